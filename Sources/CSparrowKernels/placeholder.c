@@ -1,0 +1,1 @@
+#include "sparrow_kernels.h"
