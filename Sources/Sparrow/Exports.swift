@@ -1,0 +1,6 @@
+// The public API of Sparrow: one import gives the IR, autodiff, planner, runtime and data.
+@_exported import SparrowAutodiff
+@_exported import SparrowData
+@_exported import SparrowIR
+@_exported import SparrowPlanner
+@_exported import SparrowRuntime

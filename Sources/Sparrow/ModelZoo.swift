@@ -1,0 +1,35 @@
+/// Models Sparrow ships, built in code so tests and tools need no files; the
+/// `models/` folder holds the same architectures as JSON + safetensors.
+public enum ModelZoo {
+    /// Names `model(named:)` accepts.
+    public static let names = ["cnn-small"]
+
+    /// The zoo model with this name, initialised from `seed`.
+    public static func model(named name: String, seed: UInt64 = 0) throws -> Model? {
+        switch name {
+        case "cnn-small": return try smallCNN(seed: seed)
+        default: return nil
+        }
+    }
+
+    /// A ~22 K-parameter CNN for 28×28×1 images and 10 classes:
+    /// conv3×3(16)–ReLU–maxpool2–conv3×3(32)–ReLU–maxpool2–depthwise3×3–ReLU–
+    /// pointwise(32)–ReLU–flatten–linear(10), with softmax cross-entropy.
+    public static func smallCNN(seed: UInt64 = 0, classes: Int = 10) throws -> Model {
+        var b = ModelBuilder(name: "cnn-small", seed: seed)
+        var x = try b.input(Shape(28, 28, 1))
+        x = try b.conv2d(x, outChannels: 16, kernel: 3, padding: 1, name: "conv1")
+        x = try b.relu(x, name: "relu1")
+        x = try b.maxPool2d(x, kernel: 2, name: "pool1")
+        x = try b.conv2d(x, outChannels: 32, kernel: 3, padding: 1, name: "conv2")
+        x = try b.relu(x, name: "relu2")
+        x = try b.maxPool2d(x, kernel: 2, name: "pool2")
+        x = try b.depthwiseConv2d(x, kernel: 3, padding: 1, name: "dw3")
+        x = try b.relu(x, name: "relu3")
+        x = try b.conv2d(x, outChannels: 32, kernel: 1, name: "pw3")
+        x = try b.relu(x, name: "relu4")
+        x = try b.flatten(x, name: "flatten")
+        x = try b.linear(x, outFeatures: classes, name: "fc")
+        return try b.softmaxCrossEntropy(x)
+    }
+}

@@ -1,0 +1,147 @@
+import SparrowAutodiff
+import SparrowIR
+
+/// Trains a model natively: one training graph derived at compile time, executed
+/// sample by sample over one arena, with gradient accumulation for batches.
+///
+/// A second executor over the forward graph evaluates; it receives the current
+/// weights before each evaluation.
+public final class Trainer {
+    public let options: TrainingOptions
+    public let training: TrainingGraph
+    /// Architecture and initial weights.
+    public let initial: Model
+    let executor: Executor
+    let evaluator: Executor
+    private let input: NodeID, label: NodeID, prediction: NodeID, loss: NodeID
+    private let evalInput: NodeID, evalLabel: NodeID, evalPrediction: NodeID, evalLoss: NodeID
+    /// Optimizer steps taken so far.
+    public private(set) var step = 0
+    /// β₁ᵗ and β₂ᵗ of Adam, kept by repeated multiplication so every execution agrees bit for bit.
+    private(set) var beta1Power: Float = 1, beta2Power: Float = 1
+
+    public init(model: Model, options: TrainingOptions) throws(RuntimeError) {
+        try options.validate()
+        do { try model.validate() } catch { throw .model(error.description) }
+        let t: TrainingGraph
+        do { t = try deriveTrainingGraph(model.graph, trainable: options.trainable, optimizer: options.optimizer) } catch {
+            throw .model(error.description)
+        }
+        self.options = options
+        initial = model
+        training = t
+        let g = t.graph
+        guard let p = g.prediction, let l = g.loss, let i = g.ids(where: { $0 == .input }).first,
+              let lab = g.ids(where: { $0 == .label }).first, g.ids(where: { $0 == .input }).count == 1 else {
+            throw .model("a trainable model needs exactly one input, a label, a prediction and a loss")
+        }
+        (input, label, prediction, loss) = (i, lab, p, l)
+        // With accumulation the parameter gradients must survive from one sample to the next.
+        let pinned = options.batchSize > 1 ? Set(t.gradients.values) : []
+        do {
+            executor = try Executor(graph: g, weights: model.weights, pinned: pinned, cores: options.cores)
+            evaluator = try Executor(graph: model.graph, weights: model.weights, cores: 1)
+        } catch { throw .model(error.description) }
+        let f = model.graph
+        (evalInput, evalLabel, evalPrediction, evalLoss) = (
+            f.ids(where: { $0 == .input })[0], f.ids(where: { $0 == .label })[0], f.prediction!, f.loss!
+        )
+    }
+
+    /// Arena bytes of the training executor.
+    public var arenaBytes: Int { executor.arenaBytes }
+
+    /// Shape of one input sample.
+    public var inputShape: Shape { training.graph[input].type.shape }
+
+    /// Number of classes (elements of the prediction).
+    public var classes: Int { training.graph[prediction].type.shape.elementCount }
+
+    /// The model with the current weights.
+    public var model: Model {
+        var m = initial
+        m.weights = executor.weights()
+        return m
+    }
+
+    /// Trains on one batch: every sample runs forward and backward with gradients
+    /// accumulated, and the last one applies the update with the mean gradient.
+    /// - Parameters:
+    ///   - count: samples in the batch.
+    ///   - sample: writes sample `k` of the batch through `feed` (input values, class label).
+    ///   - learningRate: rate of this optimizer step.
+    /// - Returns: summed loss and number of correct predictions over the batch.
+    public func trainBatch(count: Int, learningRate: Float,
+                           sample: (Int, (UnsafeBufferPointer<Float>, Int32) -> Void) -> Void) -> (loss: Double, correct: Int) {
+        precondition(count >= 1 && count <= options.batchSize, "trainBatch: \(count) samples for batch size \(options.batchSize)")
+        step += 1
+        beta1Power *= adamBetas.0
+        beta2Power *= adamBetas.1
+        var context = StepContext(learningRate: learningRate, accumulate: 0, gradScale: 1 / Float(count),
+                                  biasCorrection1: 1 - beta1Power, biasCorrection2: 1 - beta2Power)
+        var total = 0.0, correct = 0
+        for k in 0..<count {
+            var lab: Int32 = 0
+            sample(k) { values, l in
+                executor.write(values, to: input)
+                lab = l
+                feedLabel(l, into: executor, id: label)
+            }
+            context.accumulate = k == 0 ? 0 : 1
+            executor.run(training.graph.ids, context: context, updates: k == count - 1)
+            total += Double(executor.scalar(loss))
+            if argmax(executor.read(prediction)) == Int(lab) { correct += 1 }
+        }
+        return (total, correct)
+    }
+
+    /// Evaluates the current weights; `sample(k, feed)` feeds sample k of `count`.
+    public func evaluate(count: Int, sample: (Int, (UnsafeBufferPointer<Float>, Int32) -> Void) -> Void) -> Evaluation {
+        evaluator.load(executor.weights())
+        var e = Evaluation(classes: classes)
+        var total = 0.0
+        for k in 0..<count {
+            var lab: Int32 = 0
+            sample(k) { values, l in
+                evaluator.write(values, to: evalInput)
+                lab = l
+                feedLabel(l, into: evaluator, id: evalLabel)
+            }
+            evaluator.run(evaluator.graph.ids, context: StepContext(), updates: false)
+            total += Double(evaluator.scalar(evalLoss))
+            let p = argmax(evaluator.read(evalPrediction))
+            if lab >= 0 && Int(lab) < classes { e.confusion[Int(lab)][p] += 1 }
+        }
+        e.samples = count
+        e.loss = count == 0 ? 0 : total / Double(count)
+        let right = e.confusion.indices.reduce(0) { $0 + e.confusion[$1][$1] }
+        e.accuracy = count == 0 ? 0 : Double(right) / Double(count)
+        return e
+    }
+
+    func restoreCounters(step: Int, beta1Power: Float, beta2Power: Float) {
+        self.step = step
+        self.beta1Power = beta1Power
+        self.beta2Power = beta2Power
+    }
+
+    /// Current value of a tensor of the training graph (for tests and tools).
+    public func read(_ id: NodeID) -> [Float] { executor.read(id) }
+
+    private var adamBetas: (Float, Float) {
+        if case .adam(let b1, let b2, _, _) = options.optimizer { return (b1, b2) }
+        return (1, 1)
+    }
+}
+
+/// Writes a class label: an int32 index, or a one-hot fp32 target for an MSE model.
+private func feedLabel(_ label: Int32, into e: Executor, id: NodeID) {
+    switch e.graph[id].type.dtype {
+    case .int32:
+        e.write(int32: [label], to: id)
+    default:
+        var target = [Float](repeating: 0, count: e.graph[id].type.shape.elementCount)
+        if label >= 0 && Int(label) < target.count { target[Int(label)] = 1 }
+        e.write(target, to: id)
+    }
+}

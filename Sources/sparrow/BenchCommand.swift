@@ -1,0 +1,85 @@
+import Foundation
+import Sparrow
+
+/// `sparrow bench`: host training throughput of the zoo CNN.
+struct BenchCommand: Command {
+    static let name = "bench"
+    static let summary = "Measure host FP32 training throughput (samples/s) of the zoo CNN at batch 1 and batch 32, and inference throughput."
+    static let usage = "sparrow bench [--samples N] [--json]"
+    static let specs: [OptionSpec] = [
+        OptionSpec(name: "samples", valueName: "N", help: "Training samples per measurement.", defaultValue: "2048"),
+        OptionSpec(name: "repeat", valueName: "N", help: "Repetitions; the best is reported.", defaultValue: "3"),
+        OptionSpec(name: "json", valueName: nil, help: "Print the figures as JSON."),
+    ]
+    static let details = "Build with -c release for meaningful numbers: swift run -c release sparrow bench"
+
+    struct Figure: Codable {
+        var name: String
+        var batch: Int
+        var samplesPerSecond: Double
+        var microsecondsPerSample: Double
+        var macsPerSample: Int
+        var gmacPerSecond: Double
+    }
+
+    let args: Arguments
+    init(_ args: Arguments) throws(UsageError) { self.args = args }
+
+    func run() throws {
+        let n = try args.int("samples") ?? 2048
+        let repeats = try args.int("repeat") ?? 3
+        guard n >= 32, repeats >= 1 else { throw UsageError("--samples must be at least 32 and --repeat at least 1") }
+        let model = try ModelZoo.smallCNN(seed: 1)
+        let summary = ModelSummary(model)
+        let data = try benchData(model, count: n)
+        var figures: [Figure] = []
+        for batch in [1, 32] {
+            var options = TrainingOptions()
+            options.batchSize = batch
+            options.epochs = 1
+            options.learningRate = 1e-4
+            var best = Double.infinity
+            for _ in 0..<repeats {
+                let trainer = try Trainer(model: model, options: options)
+                let t0 = Date()
+                _ = try trainer.trainEpoch(0, on: data)
+                best = min(best, Date().timeIntervalSince(t0))
+            }
+            figures.append(figure("train \(model.name) fp32", batch: batch, seconds: best, samples: n, macs: summary.trainingMACs))
+        }
+        var options = TrainingOptions()
+        options.batchSize = 1
+        let trainer = try Trainer(model: model, options: options)
+        var best = Double.infinity
+        for _ in 0..<repeats {
+            let t0 = Date()
+            _ = trainer.evaluate(data)
+            best = min(best, Date().timeIntervalSince(t0))
+        }
+        figures.append(figure("infer \(model.name) fp32", batch: 1, seconds: best, samples: n, macs: summary.forwardMACs))
+        if args.has("json") { try printJSON(figures); return }
+        var t = Table(["measurement", "batch", "samples/s", "µs/sample", "MAC/sample", "GMAC/s"])
+        for f in figures {
+            t.add([f.name, "\(f.batch)", String(format: "%.0f", f.samplesPerSecond), String(format: "%.1f", f.microsecondsPerSample),
+                   grouped(f.macsPerSample), String(format: "%.2f", f.gmacPerSecond)])
+        }
+        print(t.render())
+        print("host: \(ProcessInfo.processInfo.activeProcessorCount) cores, 1 kernel core used; best of \(repeats) runs of \(n) samples")
+    }
+
+    private func figure(_ name: String, batch: Int, seconds: Double, samples: Int, macs: Int) -> Figure {
+        let sps = Double(samples) / seconds
+        return Figure(name: name, batch: batch, samplesPerSecond: sps, microsecondsPerSample: 1e6 / sps,
+                      macsPerSample: macs, gmacPerSecond: sps * Double(macs) / 1e9)
+    }
+
+    /// The first `count` shipped training images, or seeded noise if the dataset is absent.
+    private func benchData(_ model: Model, count: Int) throws -> Dataset {
+        if let d = try? Resources.loadIDXDirectory(Resources.fashionMNIST, limitTrain: count, limitTest: 1).train, d.count == count {
+            return d
+        }
+        var rng = SeededGenerator(seed: 1)
+        return try Dataset(name: "noise", sampleShape: [28, 28, 1], samples: (0..<count * 784).map { _ in rng.nextUnitFloat() },
+                           labels: (0..<count).map { Int32($0 % 10) }, classCount: 10, classNames: nil)
+    }
+}

@@ -1,0 +1,69 @@
+import Foundation
+import Sparrow
+
+/// `sparrow train`: full FP32 training on the host, with per-epoch evaluation and checkpoints.
+struct TrainCommand: Command {
+    static let name = "train"
+    static let summary = "Train a model on an IDX dataset on the host (FP32, all parameters), evaluating after every epoch."
+    static let usage = "sparrow train [--model cnn-small|FILE.json] [--weights FILE] [--data DIR] [--out DIR] [options]"
+    static let specs: [OptionSpec] = [
+        OptionSpec(name: "model", valueName: "MODEL", help: "Zoo model name or architecture JSON.", defaultValue: "cnn-small"),
+        OptionSpec(name: "weights", valueName: "FILE", help: "Initial weights (safetensors); default: seeded initialisation."),
+        OptionSpec(name: "data", valueName: "DIR", help: "IDX dataset directory.", defaultValue: "datasets/fashion-mnist"),
+        OptionSpec(name: "train-limit", valueName: "N", help: "Use only the first N training samples."),
+        OptionSpec(name: "test-limit", valueName: "N", help: "Use only the first N test samples."),
+        OptionSpec(name: "out", valueName: "DIR", help: "Write model.json, weights.safetensors and a checkpoint per epoch here."),
+        OptionSpec(name: "json", valueName: nil, help: "Print the training history as JSON on standard output."),
+    ] + TrainingFlags.specs
+    static let details = "Checkpoints are written atomically (temporary file, then rename): an interrupted run never leaves a half-written file."
+
+    let args: Arguments
+    let options: TrainingOptions
+
+    init(_ args: Arguments) throws(UsageError) {
+        self.args = args
+        options = try TrainingFlags.options(args)
+    }
+
+    func run() throws {
+        let model = try Resources.loadModel(args.string("model") ?? "cnn-small", weights: args.string("weights"), seed: options.seed)
+        let dataDir = args.string("data").map { URL(fileURLWithPath: $0) } ?? Resources.fashionMNIST
+        let data = try Resources.loadIDXDirectory(dataDir, limitTrain: try args.int("train-limit"), limitTest: try args.int("test-limit"))
+        let out = args.string("out").map { URL(fileURLWithPath: $0) }
+        let history = try train(model, data: data, options: options, out: out, quiet: args.has("json"))
+        if args.has("json") { try printJSON(history) }
+    }
+}
+
+/// Trains with a progress bar and an epoch table on standard error; returns the epoch reports.
+func train(_ model: Model, data: (train: Dataset, test: Dataset), options: TrainingOptions, out: URL?, quiet: Bool) throws -> [EpochReport] {
+    let trainer = try Trainer(model: model, options: options)
+    note("model \(model.name): \(grouped(model.parameterCount)) parameters, arena \(bytes(trainer.arenaBytes)); "
+         + "\(data.train.count) training / \(data.test.count) test samples; \(options.optimizer.name) lr \(options.learningRate) "
+         + "batch \(options.batchSize), \(options.epochs) epochs, seed \(options.seed)")
+    var table = Table(["epoch", "train loss", "train acc", "test loss", "test acc", "lr", "samples/s", "time"])
+    var reports: [EpochReport] = []
+    for epoch in 0..<options.epochs {
+        var bar = ProgressBar(title: "epoch \(epoch + 1)/\(options.epochs)", total: data.train.count)
+        let r = try trainer.trainEpoch(epoch, on: data.train, test: data.test) { p in
+            bar.update(p.samplesDone, status: "loss \(format(p.loss, 3)) acc \(percent(p.accuracy))")
+        }
+        bar.finish()
+        reports.append(r)
+        table.add(["\(epoch + 1)", format(r.trainLoss), percent(r.trainAccuracy), format(r.test?.loss ?? .nan),
+                   percent(r.test?.accuracy ?? .nan), String(format: "%.2e", r.learningRate), String(format: "%.0f", r.samplesPerSecond),
+                   String(format: "%.1fs", r.seconds)])
+        if !quiet { note("epoch \(epoch + 1): test accuracy \(percent(r.test?.accuracy ?? 0)), loss \(format(r.test?.loss ?? 0))") }
+        if let out {
+            try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+            try trainer.saveCheckpoint(to: out.appendingPathComponent("checkpoint.safetensors"), epoch: epoch + 1)
+        }
+    }
+    if !quiet { note(table.render()) }
+    if let out {
+        try ModelFile.save(trainer.model, architecture: out.appendingPathComponent("model.json"),
+                           weights: out.appendingPathComponent("weights.safetensors"))
+        note("saved \(out.appendingPathComponent("model.json").path) and weights.safetensors")
+    }
+    return reports
+}
