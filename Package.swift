@@ -8,7 +8,7 @@ import PackageDescription
 /// the exported C project and the rv32 build round every operation the same way;
 /// it is optimised even in debug builds so the test suite trains at real speed.
 let kernelFlags: [CSetting] = [
-    .unsafeFlags(["-ffp-contract=off", "-fno-fast-math", "-O2", "-std=c11"]),
+    .unsafeFlags(["-ffp-contract=off", "-fno-fast-math", "-fno-math-errno", "-O2", "-std=c11"]),
 ]
 
 let package = Package(

@@ -105,8 +105,8 @@ func inferType(node: String, op: Op, inputs t: [TensorType], declared: TensorTyp
         result = TensorType(t[0].shape, .bit)
     case .maxPoolArgmax(let w):
         try arity(1...1); try rank(0, 3, "input (HWC)")
-        guard w.kernelH * w.kernelW <= 256 else {
-            throw .invalidAttribute(node: node, detail: "max-pool window \(w.summary) has more than 256 positions")
+        guard w.kernelH * w.kernelW <= 254 else {
+            throw .invalidAttribute(node: node, detail: "max-pool window \(w.summary) has more than 254 positions (the argmax is one byte)")
         }
         let o = try window(w, t[0])
         result = TensorType(Shape(o.h, o.w, t[0].shape[2]), .uint8)

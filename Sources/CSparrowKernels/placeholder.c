@@ -1,1 +1,0 @@
-#include "sparrow_kernels.h"
