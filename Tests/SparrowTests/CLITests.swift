@@ -1,0 +1,59 @@
+import Foundation
+import Testing
+
+@Suite struct CLITests {
+    @Test(arguments: ["demo", "train", "eval", "info", "bench"])
+    func everySubcommandHasHelp(_ command: String) throws {
+        let r = try Repo.sparrow([command, "--help"])
+        #expect(r.code == 0)
+        #expect(r.out.contains("USAGE: sparrow \(command)"))
+        #expect(r.out.contains("--help"))
+    }
+
+    @Test func infoAsJSON() throws {
+        let r = try Repo.sparrow(["info", "--model", "cnn-small", "--json"])
+        #expect(r.code == 0)
+        let json = try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any]
+        #expect(json?["parameters"] as? Int == 21_866)
+    }
+
+    @Test func userErrorsExitWithOne() throws {
+        let cases: [[String]] = [
+            ["nonsense"],
+            ["train", "--epochz", "3"],
+            ["train", "--epochs", "zero"],
+            ["train", "--optimizer", "lion"],
+            ["info", "--model", "/nonexistent/model.json"],
+            ["eval", "--model", "cnn-small", "--weights", "/nonexistent.safetensors"],
+            ["train", "--data", "/nonexistent-dir", "--epochs", "1"],
+        ]
+        for c in cases {
+            let r = try Repo.sparrow(c)
+            #expect(r.code == 1, "\(c) exited \(r.code): \(r.err)")
+            #expect(r.err.contains("error"), "\(c) printed no error: \(r.err)")
+        }
+        let typo = try Repo.sparrow(["train", "--epochz", "3"])
+        #expect(typo.err.contains("did you mean --epochs"))
+    }
+
+    @Test func evalPrintsAccuracyAndConfusionAsJSON() throws {
+        let r = try Repo.sparrow(["eval", "--model", "models/cnn-small.json", "--weights", "models/cnn-small.safetensors",
+                                  "--limit", "200", "--json"])
+        #expect(r.code == 0, "\(r.err)")
+        let json = try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any]
+        #expect((json?["accuracy"] as? Double ?? 0) > 0.8)
+        #expect((json?["confusion"] as? [[Int]])?.count == 10)
+    }
+
+    @Test func trainWritesCheckpointAndModel() throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("sparrow-cli-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: out) }
+        let r = try Repo.sparrow(["train", "--epochs", "1", "--train-limit", "256", "--test-limit", "64", "--out", out.path, "--json"])
+        #expect(r.code == 0, "\(r.err)")
+        for f in ["model.json", "weights.safetensors", "checkpoint.safetensors"] {
+            #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent(f).path), "missing \(f)")
+        }
+        let files = try FileManager.default.contentsOfDirectory(atPath: out.path)
+        #expect(files.count == 3, "stray temporary files: \(files)")
+    }
+}
