@@ -13,6 +13,7 @@ struct TrainCommand: Command {
         OptionSpec(name: "train-limit", valueName: "N", help: "Use only the first N training samples."),
         OptionSpec(name: "test-limit", valueName: "N", help: "Use only the first N test samples."),
         OptionSpec(name: "out", valueName: "DIR", help: "Write model.json, weights.safetensors and a checkpoint per epoch here."),
+        OptionSpec(name: "resume", valueName: "FILE", help: "Continue from a checkpoint written by --out (same model and options)."),
         OptionSpec(name: "json", valueName: nil, help: "Print the training history as JSON on standard output."),
     ] + TrainingFlags.specs
     static let details = "Checkpoints are written atomically (temporary file, then rename): an interrupted run never leaves a half-written file."
@@ -30,20 +31,24 @@ struct TrainCommand: Command {
         let dataDir = args.string("data").map { URL(fileURLWithPath: $0) } ?? Resources.fashionMNIST
         let data = try Resources.loadIDXDirectory(dataDir, limitTrain: try args.int("train-limit"), limitTest: try args.int("test-limit"))
         let out = args.string("out").map { URL(fileURLWithPath: $0) }
-        let history = try train(model, data: data, options: options, out: out, quiet: args.has("json"))
+        let resume = args.string("resume").map { URL(fileURLWithPath: $0) }
+        let history = try train(model, data: data, options: options, out: out, resume: resume, quiet: args.has("json"))
         if args.has("json") { try printJSON(history) }
     }
 }
 
 /// Trains with a progress bar and an epoch table on standard error; returns the epoch reports.
-func train(_ model: Model, data: (train: Dataset, test: Dataset), options: TrainingOptions, out: URL?, quiet: Bool) throws -> [EpochReport] {
+func train(_ model: Model, data: (train: Dataset, test: Dataset), options: TrainingOptions, out: URL?, resume: URL? = nil,
+           quiet: Bool) throws -> [EpochReport] {
     let trainer = try Trainer(model: model, options: options)
+    let firstEpoch = try resume.map { try trainer.loadCheckpoint(from: $0) } ?? 0
+    if let resume { note("resumed from \(resume.path) after epoch \(firstEpoch), optimizer step \(trainer.step)") }
     note("model \(model.name): \(grouped(model.parameterCount)) parameters, arena \(bytes(trainer.arenaBytes)); "
          + "\(data.train.count) training / \(data.test.count) test samples; \(options.optimizer.name) lr \(options.learningRate) "
          + "batch \(options.batchSize), \(options.epochs) epochs, seed \(options.seed)")
     var table = Table(["epoch", "train loss", "train acc", "test loss", "test acc", "lr", "samples/s", "time"])
     var reports: [EpochReport] = []
-    for epoch in 0..<options.epochs {
+    for epoch in firstEpoch..<max(firstEpoch, options.epochs) {
         var bar = ProgressBar(title: "epoch \(epoch + 1)/\(options.epochs)", total: data.train.count)
         let r = try trainer.trainEpoch(epoch, on: data.train, test: data.test) { p in
             bar.update(p.samplesDone, status: "loss \(format(p.loss, 3)) acc \(percent(p.accuracy))")
