@@ -79,6 +79,9 @@ func inferType(node: String, op: Op, inputs t: [TensorType], declared: TensorTyp
         result = t[0]
     case .maxPool2d(let w), .avgPool2d(let w):
         try arity(1...1); try rank(0, 3, "input (HWC)"); try fp32(0, "input")
+        guard op != .maxPool2d(w) || w.kernelH * w.kernelW <= 254 else {
+            throw .invalidAttribute(node: node, detail: "max-pool window \(w.summary) has more than 254 positions (its backward pass keeps a one-byte argmax)")
+        }
         let o = try window(w, t[0])
         result = TensorType(Shape(o.h, o.w, t[0].shape[2]))
     case .globalAvgPool:
