@@ -12,7 +12,7 @@ public struct CSVOptions: Sendable {
     public var hasHeader: Bool
     /// The label column; every other column is a feature (pixel).
     public var labelColumn: LabelColumn
-    /// Feature values are divided by this (e.g. 255 for 8-bit pixels); results must land in [0, 1].
+    /// Feature values are divided by this (e.g. 255 for 8-bit pixels); results must be finite floats.
     public var divisor: Float
     /// Field separator byte (ASCII), usually `,`.
     public var separator: UInt8
@@ -30,7 +30,7 @@ public struct CSVOptions: Sendable {
 /// Accepted syntax: UTF-8 (optional BOM), `\n` or `\r\n` line ends, blank lines
 /// ignored, RFC 4180 double-quoted fields (so quoted headers work), spaces
 /// around numbers ignored. Labels must be whole numbers ≥ 0; features finite
-/// numbers whose value / `divisor` is in [0, 1].
+/// numbers whose value / `divisor` is a finite float.
 public struct CSVFile: Equatable, Sendable {
     /// Column names, when the file has a header.
     public let header: [String]?
@@ -38,7 +38,7 @@ public struct CSVFile: Equatable, Sendable {
     public let labelColumn: Int
     /// One label per data row.
     public let labels: [Int32]
-    /// Scaled features, row-major: `labels.count × featureCount` values in [0, 1].
+    /// Scaled features, row-major: `labels.count × featureCount` finite values.
     public let features: [Float]
     /// Features per row (columns minus the label column).
     public let featureCount: Int
@@ -96,7 +96,7 @@ public struct CSVFile: Equatable, Sendable {
                     labels.append(Int32(value))
                 } else {
                     let scaled = Float(value) / options.divisor
-                    guard scaled >= 0, scaled <= 1 else { throw bad("divided by \(options.divisor) is outside [0, 1]") }
+                    guard scaled.isFinite else { throw bad("divided by \(options.divisor) is not a finite float") }
                     features.append(scaled)
                 }
             }

@@ -59,7 +59,7 @@ public struct DataError: Error, CustomStringConvertible, Equatable, Sendable {
         /// A CSV row with a different number of fields than the first row.
         case raggedRow(row: Int, expected: Int, found: Int)
         /// A CSV cell that cannot be used; `reason` says why (not a number, label
-        /// not a whole number, value outside [0, 1] after scaling).
+        /// not a whole number, value not finite after scaling).
         case badCell(row: Int, column: Int, columnName: String?, text: String, reason: String)
         /// The CSV has a header but no data rows.
         case noRows

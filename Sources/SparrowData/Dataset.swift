@@ -1,19 +1,20 @@
 /// A labelled set of equally shaped samples held in memory.
 ///
 /// Samples are HWC (channels last, as on the device), stored back to back in
-/// one contiguous `[Float]` with values in [0, 1]; `labels[i]` belongs to the
+/// one contiguous `[Float]` of finite values (image loaders scale pixels to
+/// [0, 1]; CSV and callers may normalise as they like); `labels[i]` belongs to the
 /// `i`-th sample. A value type: copies share storage until one is modified.
 ///
 /// Invariants (checked by `init`): `sampleShape` is non-empty with positive
 /// extents; `samples.count == count * sampleElementCount`; every sample value
-/// is in [0, 1]; every label is in `0..<classCount`; `classNames`, when
+/// is finite; every label is in `0..<classCount`; `classNames`, when
 /// present, has `classCount` entries.
 public struct Dataset: Equatable, Sendable {
     /// Human-readable name used in summaries and errors (e.g. "fashion-mnist/train").
     public var name: String
     /// Shape of one sample, HWC, e.g. `[28, 28, 1]`.
     public let sampleShape: [Int]
-    /// All samples, `count × sampleElementCount` values in [0, 1].
+    /// All samples, `count × sampleElementCount` finite values.
     public let samples: [Float]
     /// One label per sample, in `0..<classCount`.
     public let labels: [Int32]
@@ -48,8 +49,8 @@ public struct Dataset: Equatable, Sendable {
         if let names = classNames, names.count != classCount {
             throw fail("\(names.count) class names for \(classCount) classes")
         }
-        if let bad = samples.firstIndex(where: { !($0 >= 0 && $0 <= 1) }) {
-            throw fail("sample value \(samples[bad]) at element \(bad) is outside [0, 1]")
+        if let bad = samples.firstIndex(where: { !$0.isFinite }) {
+            throw fail("sample value \(samples[bad]) at element \(bad) is not a finite number")
         }
         if let bad = labels.firstIndex(where: { $0 < 0 || Int($0) >= classCount }) {
             throw DataError(file: name, .labelOutOfRange(index: bad, label: Int(labels[bad]), classCount: classCount))

@@ -16,7 +16,8 @@ struct DatasetTests {
         expectDataError(file: "d", make([0, 0, 1], [0, 1])) { if case .invalidArgument = $0 { return true } else { return false } }
         expectDataError(file: "d", make([0, 0, 1, 1], [0, 2])) { $0 == .labelOutOfRange(index: 1, label: 2, classCount: 2) }
         expectDataError(file: "d", make([0, 0, 1, 1], [-1, 0])) { $0 == .labelOutOfRange(index: 0, label: -1, classCount: 2) }
-        expectDataError(file: "d", make([0, 2, 1, 1], [0, 0])) { if case .invalidArgument = $0 { return true } else { return false } }
+        expectDataError(file: "d", make([0, .infinity, 1, 1], [0, 0])) { if case .invalidArgument = $0 { return true } else { return false } }
+        #expect(throws: Never.self) { try make([0, -2.5, 1, 3], [0, 0])() }  // normalised inputs are fine
         expectDataError(file: "d", make([0, .nan, 1, 1], [0, 0])) { if case .invalidArgument = $0 { return true } else { return false } }
         expectDataError(file: "d", make([], [], shape: [0, 2, 1])) { if case .invalidArgument = $0 { return true } else { return false } }
         expectDataError(file: "d", make([], [], classes: 0)) { if case .invalidArgument = $0 { return true } else { return false } }
