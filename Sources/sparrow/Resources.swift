@@ -16,10 +16,12 @@ enum Resources {
     static func loadModel(_ spec: String, weights: String?, seed: UInt64) throws -> Model {
         if !spec.hasSuffix(".json"), let m = try ModelZoo.model(named: spec, seed: seed) {
             guard let weights else { return m }
-            var loaded = m
-            loaded.weights = try SafetensorsFile(contentsOf: URL(fileURLWithPath: weights)).tensors
-            do { try loaded.validate() } catch { throw UsageError("\(weights): \(error)") }
-            return loaded
+            // Through the model-file reader, so the weights get the same checks as a JSON model's.
+            let url = URL(fileURLWithPath: weights)
+            let data: Data
+            do { data = try Data(contentsOf: url) } catch { throw UsageError("\(weights): cannot read the file") }
+            return try ModelFile.decode(architecture: try ModelFile.architectureJSON(m), weights: data, seed: seed,
+                                        architectureFile: "zoo model \(spec)", weightsFile: weights)
         }
         guard spec.hasSuffix(".json") || FileManager.default.fileExists(atPath: spec) else {
             throw UsageError("'\(spec)' is neither a zoo model (\(ModelZoo.names.joined(separator: ", "))) nor an architecture JSON file")
