@@ -12,6 +12,17 @@ public struct EpochReport: Codable, Hashable, Sendable {
     public var learningRate: Float
     public var seconds: Double
     public var samplesPerSecond: Double
+
+    public init(epoch: Int, trainLoss: Double, trainAccuracy: Double, test: Evaluation?, learningRate: Float,
+                seconds: Double, samplesPerSecond: Double) {
+        self.epoch = epoch
+        self.trainLoss = trainLoss
+        self.trainAccuracy = trainAccuracy
+        self.test = test
+        self.learningRate = learningRate
+        self.seconds = seconds
+        self.samplesPerSecond = samplesPerSecond
+    }
 }
 
 /// Progress within an epoch, for progress bars.
@@ -22,6 +33,14 @@ public struct StepProgress: Sendable {
     /// Running mean loss and accuracy over the epoch so far.
     public var loss: Double
     public var accuracy: Double
+
+    public init(epoch: Int, samplesDone: Int, samplesTotal: Int, loss: Double, accuracy: Double) {
+        self.epoch = epoch
+        self.samplesDone = samplesDone
+        self.samplesTotal = samplesTotal
+        self.loss = loss
+        self.accuracy = accuracy
+    }
 }
 
 extension Trainer {

@@ -26,7 +26,8 @@ struct DemoCommand: Command {
              + "gradients from the compile-time training graph, FP32 C kernels.")
         let start = Date()
         let out = URL(fileURLWithPath: args.string("out") ?? "out/demo")
-        let reports = try train(model, data: data, options: options, out: out, quiet: args.has("json"))
+        let reports = try train(model, data: data, options: options, out: out, svg: out.appendingPathComponent("training.svg"),
+                                quiet: args.has("json"))
         if args.has("json") { try printJSON(reports); return }
         let final = reports.last?.test
         print(String(format: "test accuracy after %d epochs: %.2f%% (%d test images), %.0f s",

@@ -13,6 +13,7 @@ struct TrainCommand: Command {
         OptionSpec(name: "train-limit", valueName: "N", help: "Use only the first N training samples."),
         OptionSpec(name: "test-limit", valueName: "N", help: "Use only the first N test samples."),
         OptionSpec(name: "out", valueName: "DIR", help: "Write model.json, weights.safetensors and a checkpoint per epoch here."),
+        OptionSpec(name: "svg", valueName: "FILE", help: "Plot loss and accuracy per epoch to this SVG file (default with --out: DIR/training.svg)."),
         OptionSpec(name: "resume", valueName: "FILE", help: "Continue from a checkpoint written by --out (same model and options)."),
         OptionSpec(name: "json", valueName: nil, help: "Print the training history as JSON on standard output."),
     ] + TrainingFlags.specs
@@ -32,14 +33,15 @@ struct TrainCommand: Command {
         let data = try Resources.loadIDXDirectory(dataDir, limitTrain: try args.int("train-limit"), limitTest: try args.int("test-limit"))
         let out = args.string("out").map { URL(fileURLWithPath: $0) }
         let resume = args.string("resume").map { URL(fileURLWithPath: $0) }
-        let history = try train(model, data: data, options: options, out: out, resume: resume, quiet: args.has("json"))
+        let svg = args.string("svg").map { URL(fileURLWithPath: $0) } ?? out?.appendingPathComponent("training.svg")
+        let history = try train(model, data: data, options: options, out: out, resume: resume, svg: svg, quiet: args.has("json"))
         if args.has("json") { try printJSON(history) }
     }
 }
 
 /// Trains with a progress bar and an epoch table on standard error; returns the epoch reports.
 func train(_ model: Model, data: (train: Dataset, test: Dataset), options: TrainingOptions, out: URL?, resume: URL? = nil,
-           quiet: Bool) throws -> [EpochReport] {
+           svg: URL? = nil, quiet: Bool) throws -> [EpochReport] {
     let trainer = try Trainer(model: model, options: options)
     let firstEpoch = try resume.map { try trainer.loadCheckpoint(from: $0) } ?? 0
     if let resume { note("resumed from \(resume.path) after epoch \(firstEpoch), optimizer step \(trainer.step)") }
@@ -48,11 +50,14 @@ func train(_ model: Model, data: (train: Dataset, test: Dataset), options: Train
          + "batch \(options.batchSize), \(options.epochs) epochs, seed \(options.seed)")
     var table = Table(["epoch", "train loss", "train acc", "test loss", "test acc", "lr", "samples/s", "time"])
     var reports: [EpochReport] = []
+    var curve = TrainingCurve(title: model.name)
     for epoch in firstEpoch..<max(firstEpoch, options.epochs) {
         var bar = ProgressBar(title: "epoch \(epoch + 1)/\(options.epochs)", total: data.train.count)
         let r = try trainer.trainEpoch(epoch, on: data.train, test: data.test) { p in
             bar.update(p.samplesDone, status: "loss \(format(p.loss, 3)) acc \(percent(p.accuracy))")
+            curve.record(p)
         }
+        curve.record(r)
         bar.finish()
         reports.append(r)
         table.add(["\(epoch + 1)", format(r.trainLoss), percent(r.trainAccuracy), format(r.test?.loss ?? .nan),
@@ -65,6 +70,10 @@ func train(_ model: Model, data: (train: Dataset, test: Dataset), options: Train
         }
     }
     if !quiet { note(table.render()) }
+    if let svg {
+        try AtomicFile.write(Data(curve.svg().utf8), to: svg)
+        note("plot: \(svg.path)")
+    }
     if let out {
         try ModelFile.save(trainer.model, architecture: out.appendingPathComponent("model.json"),
                            weights: out.appendingPathComponent("weights.safetensors"))

@@ -50,10 +50,10 @@ import Testing
         defer { try? FileManager.default.removeItem(at: out) }
         let r = try Repo.sparrow(["train", "--epochs", "1", "--train-limit", "256", "--test-limit", "64", "--out", out.path, "--json"])
         #expect(r.code == 0, "\(r.err)")
-        for f in ["model.json", "weights.safetensors", "checkpoint.safetensors"] {
+        for f in ["model.json", "weights.safetensors", "checkpoint.safetensors", "training.svg"] {
             #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent(f).path), "missing \(f)")
         }
         let files = try FileManager.default.contentsOfDirectory(atPath: out.path)
-        #expect(files.count == 3, "stray temporary files: \(files)")
+        #expect(files.count == 4, "stray temporary files: \(files)")
     }
 }
