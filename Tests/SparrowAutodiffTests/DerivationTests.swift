@@ -32,6 +32,19 @@ import SparrowIR
         }
     }
 
+    @Test func phasesFollowThePositionInTheStep() throws {
+        let t = try deriveTrainingGraph(try cnn().graph, optimizer: .plainSGD)
+        let g = t.graph
+        #expect(t.phase(of: g.id(named: "conv1.weight")!) == .leaf)
+        #expect(t.phase(of: g.id(named: "conv1")!) == .forward)
+        #expect(t.phase(of: g.id(named: "relu1.mask")!) == .forward)
+        #expect(t.phase(of: g.id(named: "grad/conv1.weight")!) == .backward)
+        #expect(t.phase(of: g.id(named: "update/conv1.weight")!) == .update)
+        // Forward nodes all come first: inference runs nodes 0..<forwardEnd.
+        #expect(g.ids.filter { t.phase(of: $0) == .forward }.allSatisfy { $0 < t.forwardEnd })
+        #expect(g.loss! < t.forwardEnd)
+    }
+
     @Test func backPropagationStopsAtTheFirstTrainableLayer() throws {
         let t = try deriveTrainingGraph(try cnn().graph, optimizer: .plainSGD)
         let names = Set(t.graph.nodes.map(\.name))
