@@ -8,6 +8,7 @@ public enum AutodiffError: Error, Hashable, Sendable, CustomStringConvertible {
     case sharedParameter(name: String, consumers: [String])
     case notAForwardGraph(node: String, op: String)
     case nothingToTrain
+    case spec(SpecError)
     case graph(GraphError)
 
     public var description: String {
@@ -18,6 +19,7 @@ public enum AutodiffError: Error, Hashable, Sendable, CustomStringConvertible {
         case .sharedParameter(let n, let c): return "parameter '\(n)' is read by \(c.joined(separator: ", ")); weight sharing is not supported"
         case .notAForwardGraph(let n, let op): return "node '\(n)' is a \(op) op; autodiff takes a forward graph"
         case .nothingToTrain: return "no trainable parameter influences the loss"
+        case .spec(let e): return "update spec: \(e)"
         case .graph(let e): return "internal error while building the training graph: \(e)"
         }
     }

@@ -4,18 +4,24 @@ import SparrowIR
 /// pass, and its vector-Jacobian product. Adding an `Op` case does not compile
 /// until both switches handle it.
 
-/// A tensor the backward pass of `op` needs that the forward pass would not keep,
-/// computed right after the op from its input: ReLU keeps a 1-bit mask instead of
-/// the activation, max-pool a uint8 argmax instead of its input.
-func savedForBackward(_ op: Op) -> (suffix: String, op: Op)? {
-    switch op {
-    case .activation(let a): return ("mask", .activationMask(a))
-    case .maxPool2d(let w): return ("argmax", .maxPoolArgmax(w))
-    case .input, .label, .parameter, .constant, .optimizerState, .conv2d, .linear, .add, .avgPool2d,
-         .globalAvgPool, .reshape, .softmaxCrossEntropy, .meanSquaredError, .activationMask, .maxPoolArgmax,
-         .maskedGradient, .maxPool2dBackward, .avgPool2dBackward, .globalAvgPoolBackward, .conv2dInputGrad,
-         .conv2dWeightGrad, .linearInputGrad, .linearWeightGrad, .biasGrad, .softmaxCrossEntropyGrad,
-         .meanSquaredErrorGrad, .update:
+/// A tensor the backward pass of `node` needs that the forward pass would not
+/// keep, computed right after the node: ReLU keeps a 1-bit mask instead of the
+/// activation (from its output, which marks the same elements, so the input can
+/// be overwritten in place), max-pool a uint8 argmax instead of its input (from
+/// the input), and a layer whose weight trains on some input channels keeps only
+/// those channels of its input.
+func savedForBackward(_ node: Node, in g: Graph) -> (suffix: String, op: Op, fromOutput: Bool)? {
+    switch node.op {
+    case .activation(let a): return ("mask", .activationMask(a), true)
+    case .maxPool2d(let w): return ("argmax", .maxPoolArgmax(w), false)
+    case .conv2d, .linear:
+        if case .splitWeight(let sel) = g[node.inputs[1]].op { return ("input.selected", .gatherChannels(sel), false) }
+        return nil
+    case .input, .label, .parameter, .constant, .optimizerState, .add, .avgPool2d,
+         .globalAvgPool, .reshape, .softmaxCrossEntropy, .meanSquaredError, .splitWeight, .gatherChannels,
+         .activationMask, .maxPoolArgmax, .maskedGradient, .maxPool2dBackward, .avgPool2dBackward,
+         .globalAvgPoolBackward, .conv2dInputGrad, .conv2dWeightGrad, .linearInputGrad, .linearWeightGrad,
+         .biasGrad, .softmaxCrossEntropyGrad, .meanSquaredErrorGrad, .update:
         return nil
     }
 }
@@ -40,11 +46,40 @@ struct BackwardNode {
 }
 
 /// The vector-Jacobian product of one node: for each input that needs a gradient,
-/// either an existing tensor (`.same`) or a backward node to append.
+/// either an existing tensor (`.same`) or backward nodes to append, the last of
+/// which is the gradient. Inside a chain, input `previousInChain` names the node
+/// appended just before.
 enum InputGradient {
     case none
     case same(NodeID)
     case node(BackwardNode)
+    case chain([BackwardNode])
+}
+
+let previousInChain: NodeID = -1
+
+/// The weight gradient of a layer whose weight is a split view (`splitWeight`):
+/// only the trainable slice gets one, computed from the saved input channels, and
+/// it is exactly that slice of the full weight gradient (same sums, same order).
+/// Depthwise layers also gather the matching channels of `dy`.
+private func slicedWeightGradient(_ n: Node, dy: NodeID, saved: NodeID?, in g: Graph) throws(AutodiffError) -> InputGradient {
+    let view = g[n.inputs[1]]
+    guard case .splitWeight(let sel) = view.op, let xSel = saved else {
+        throw .graph(.invalidAttribute(node: n.name, detail: "selected input channels were not saved"))
+    }
+    let name = "grad/" + g[view.inputs[1]].name
+    switch n.op {
+    case .conv2d(let c) where c.isDepthwise(inChannels: g[n.inputs[0]].type.shape[2]):
+        let narrow = Conv2D(window: c.window, outChannels: sel.count, groups: sel.count)
+        return .chain([
+            BackwardNode(name: "grad/\(n.name).selected", op: .gatherChannels(sel), inputs: [dy], type: nil),
+            BackwardNode(name: name, op: .conv2dWeightGrad(narrow), inputs: [xSel, previousInChain], type: nil),
+        ])
+    case .conv2d(let c):
+        return .node(BackwardNode(name: name, op: .conv2dWeightGrad(c), inputs: [xSel, dy], type: nil))
+    default:
+        return .node(BackwardNode(name: name, op: .linearWeightGrad, inputs: [xSel, dy], type: nil))
+    }
 }
 
 func vjp(_ c: VJPContext, in g: Graph) throws(AutodiffError) -> [InputGradient] {
@@ -57,19 +92,24 @@ func vjp(_ c: VJPContext, in g: Graph) throws(AutodiffError) -> [InputGradient] 
         return d
     }
     switch n.op {
-    case .input, .label, .parameter, .constant, .optimizerState, .activationMask, .maxPoolArgmax:
+    case .input, .label, .parameter, .constant, .optimizerState, .splitWeight, .gatherChannels, .activationMask,
+         .maxPoolArgmax:
         return x.map { _ in .none }
     case .conv2d(let conv):
         let d = try dy()
+        let split = g[x[1]].op.isSplitWeight
         return [
             want(0) { .node(BackwardNode(name: grad(0), op: .conv2dInputGrad(conv), inputs: [d, x[1]], type: g[x[0]].type)) },
-            want(1) { .node(BackwardNode(name: grad(1), op: .conv2dWeightGrad(conv), inputs: [x[0], d], type: nil)) },
+            split ? try slicedWeightGradient(n, dy: d, saved: c.saved, in: g)
+                : want(1) { .node(BackwardNode(name: grad(1), op: .conv2dWeightGrad(conv), inputs: [x[0], d], type: nil)) },
         ] + (x.count > 2 ? [want(2) { .node(BackwardNode(name: grad(2), op: .biasGrad, inputs: [d], type: nil)) }] : [])
     case .linear:
         let d = try dy()
+        let split = g[x[1]].op.isSplitWeight
         return [
             want(0) { .node(BackwardNode(name: grad(0), op: .linearInputGrad, inputs: [d, x[1]], type: nil)) },
-            want(1) { .node(BackwardNode(name: grad(1), op: .linearWeightGrad, inputs: [x[0], d], type: nil)) },
+            split ? try slicedWeightGradient(n, dy: d, saved: c.saved, in: g)
+                : want(1) { .node(BackwardNode(name: grad(1), op: .linearWeightGrad, inputs: [x[0], d], type: nil)) },
         ] + (x.count > 2 ? [want(2) { .node(BackwardNode(name: grad(2), op: .biasGrad, inputs: [d], type: nil)) }] : [])
     case .add:
         let d = try dy()

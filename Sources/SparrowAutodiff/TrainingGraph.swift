@@ -16,6 +16,31 @@ public struct TrainingGraph: Hashable, Sendable {
     public var optimizer: Optimizer
     /// One past the last forward node.
     public var forwardEnd: Int
+    /// Trainable slices of partially trained weights, by slice parameter name.
+    public var slices: [String: WeightSlice] = [:]
+
+    /// Values for every parameter of the training graph: the model's, plus each
+    /// trainable slice gathered from its weight.
+    public func parameterValues(from weights: [String: Tensor]) -> [String: Tensor] {
+        var result = weights
+        for (name, slice) in slices {
+            guard let w = weights[slice.source] else { continue }
+            result[name] = slice.gather(w)
+        }
+        return result
+    }
+
+    /// The model's weights after training: each slice written back into its weight.
+    public func mergedWeights(_ values: [String: Tensor]) -> [String: Tensor] {
+        var result = values
+        for (name, slice) in slices {
+            guard let s = values[name], var w = result[slice.source] else { continue }
+            slice.scatter(s, into: &w)
+            result[slice.source] = w
+            result[name] = nil
+        }
+        return result
+    }
 
     /// Phase of a node by its position and op.
     public func phase(of id: NodeID) -> Phase {
@@ -30,4 +55,29 @@ public struct TrainingGraph: Hashable, Sendable {
 /// Phase of a node within a training step.
 public enum Phase: String, Hashable, Sendable, CaseIterable {
     case leaf, forward, backward, update
+}
+
+/// The trainable input channels of a weight, kept as their own tensor.
+public struct WeightSlice: Hashable, Sendable {
+    /// Name of the full (frozen) weight.
+    public var source: String
+    public var channels: ChannelSelection
+
+    /// The selected channels (last dimension) of `w`.
+    public func gather(_ w: Tensor) -> Tensor {
+        let c = w.shape.dims.last ?? 1, k = channels.count
+        var out = [Float](repeating: 0, count: w.scalars.count / c * k)
+        for row in 0..<(w.scalars.count / c) {
+            for (j, ch) in channels.indices.enumerated() { out[row * k + j] = w.scalars[row * c + ch] }
+        }
+        return Tensor(shape: Shape(Array(w.shape.dims.dropLast()) + [k]), scalars: out)
+    }
+
+    /// Writes `slice` back into the selected channels of `w`.
+    public func scatter(_ slice: Tensor, into w: inout Tensor) {
+        let c = w.shape.dims.last ?? 1, k = channels.count
+        for row in 0..<(w.scalars.count / c) {
+            for (j, ch) in channels.indices.enumerated() { w.scalars[row * c + ch] = slice.scalars[row * k + j] }
+        }
+    }
 }

@@ -8,7 +8,7 @@ public func multiplyAccumulates(_ id: NodeID, in graph: Graph) -> Int {
         return output.elementCount * perOutput
     }
     switch node.op {
-    case .input, .label, .parameter, .constant, .optimizerState, .add, .activation, .maxPool2d, .avgPool2d,
+    case .input, .label, .parameter, .constant, .optimizerState, .add, .splitWeight, .gatherChannels, .activation, .maxPool2d, .avgPool2d,
          .globalAvgPool, .reshape, .softmaxCrossEntropy, .meanSquaredError, .activationMask, .maxPoolArgmax,
          .maskedGradient, .maxPool2dBackward, .avgPool2dBackward, .globalAvgPoolBackward, .biasGrad,
          .softmaxCrossEntropyGrad, .meanSquaredErrorGrad, .update:

@@ -4,14 +4,14 @@
 /// trailing commas, comments, duplicate keys or invalid UTF-8 would let typos
 /// change a model silently. Nesting is limited to `maxDepth` so a hostile file
 /// cannot exhaust the stack. Never traps on any input.
-struct JSONParser {
+public struct JSONParser {
     /// Why the text is not JSON, and where (1-based line and column in bytes).
-    struct Failure: Error, Hashable, Sendable, CustomStringConvertible {
-        var offset: Int
-        var line: Int
-        var column: Int
-        var message: String
-        var description: String { "line \(line), column \(column): \(message)" }
+    public struct Failure: Error, Hashable, Sendable, CustomStringConvertible {
+        public var offset: Int
+        public var line: Int
+        public var column: Int
+        public var message: String
+        public var description: String { "line \(line), column \(column): \(message)" }
     }
 
     /// Deeper nesting than any model file needs; bounds recursion.
@@ -23,7 +23,7 @@ struct JSONParser {
     private init(_ bytes: [UInt8]) { self.bytes = bytes }
 
     /// Parses one JSON value that must span the whole input (surrounding whitespace allowed).
-    static func parse(_ input: some Collection<UInt8>) throws(Failure) -> JSONValue {
+    public static func parse(_ input: some Collection<UInt8>) throws(Failure) -> JSONValue {
         var p = JSONParser(Array(input))
         if let bad = p.firstInvalidUTF8() { throw p.failure(at: bad, "the text is not valid UTF-8") }
         p.skipWhitespace()

@@ -5,7 +5,7 @@
 /// `[28, 28, 1]` never passes through `Double`), duplicate keys are rejected instead
 /// of silently dropped, and each field can be checked with an error that names the
 /// layer it belongs to.
-enum JSONValue: Hashable, Sendable {
+public enum JSONValue: Hashable, Sendable {
     case null
     case bool(Bool)
     /// An integer literal (no fraction, no exponent) that fits in `Int`.
@@ -17,7 +17,7 @@ enum JSONValue: Hashable, Sendable {
     case object([String: JSONValue])
 
     /// What kind of value this is, for error messages ("expected an integer, found a string").
-    var kindDescription: String {
+    public var kindDescription: String {
         switch self {
         case .null: return "null"
         case .bool: return "a boolean"
@@ -30,7 +30,7 @@ enum JSONValue: Hashable, Sendable {
     }
 
     /// The value as a `Double`, for fields that accept any number.
-    var numberValue: Double? {
+    public var numberValue: Double? {
         switch self {
         case .int(let i): return Double(i)
         case .double(let d): return d
@@ -44,7 +44,7 @@ extension JSONValue {
     /// so output is reproducible); `pretty` indents by two spaces and keeps arrays
     /// of scalars on one line so shapes read as `[28, 28, 1]`.
     /// Non-finite doubles have no JSON spelling and are written as `null`.
-    func serialized(pretty: Bool) -> String {
+    public func serialized(pretty: Bool) -> String {
         var out = ""
         write(to: &out, pretty: pretty, indent: 0)
         return out

@@ -1,3 +1,17 @@
+/// Channels of the last dimension, ascending and distinct: the input channels of a
+/// weight that train in a partial-channel update.
+public struct ChannelSelection: Hashable, Sendable {
+    public let indices: [Int]
+
+    /// Nil unless `indices` is non-empty, strictly ascending and non-negative.
+    public init?(_ indices: [Int]) {
+        guard let first = indices.first, first >= 0, zip(indices, indices.dropFirst()).allSatisfy({ $0 < $1 }) else { return nil }
+        self.indices = indices
+    }
+
+    public var count: Int { indices.count }
+}
+
 /// Activation functions whose backward pass needs only a 1-bit mask of the input.
 public enum Activation: String, Hashable, Sendable, CaseIterable {
     case relu, relu6
@@ -43,6 +57,15 @@ public enum Op: Hashable, Sendable {
     case softmaxCrossEntropy
     /// `pred, target` → scalar mean squared error.
     case meanSquaredError
+
+    // MARK: Partial-channel training (inserted by autodiff for sparse updates)
+    /// `w[…, C], wSel[…, k]` → a view of `w` whose input channels `indices` are
+    /// read from `wSel` instead. No storage of its own: kernels that read a weight
+    /// through it take both tensors, so the frozen part stays in flash and only the
+    /// trainable slice lives in SRAM.
+    case splitWeight(ChannelSelection)
+    /// `x[…, C]` → `x[…, indices]`: the input channels a partial weight update needs.
+    case gatherChannels(ChannelSelection)
 
     // MARK: Saved for the backward pass (inserted by autodiff next to their forward op)
     /// `x` → 1-bit mask of where the activation's derivative is 1.
@@ -96,6 +119,8 @@ public enum Op: Hashable, Sendable {
         case .reshape: return "reshape"
         case .softmaxCrossEntropy: return "softmax_cross_entropy"
         case .meanSquaredError: return "mse"
+        case .splitWeight: return "split_weight"
+        case .gatherChannels: return "gather_channels"
         case .activationMask(let a): return "\(a.rawValue)_mask"
         case .maxPoolArgmax: return "maxpool_argmax"
         case .maskedGradient: return "masked_grad"
@@ -111,6 +136,12 @@ public enum Op: Hashable, Sendable {
         case .meanSquaredErrorGrad: return "mse_grad"
         case .update(let o): return "update.\(o.name)"
         }
+    }
+
+    /// True for the split-weight view of a partially trained weight.
+    public var isSplitWeight: Bool {
+        if case .splitWeight = self { return true }
+        return false
     }
 
     /// Leaves whose storage persists across steps (values owned by the model or optimizer).

@@ -103,6 +103,19 @@ func inferType(node: String, op: Op, inputs t: [TensorType], declared: TensorTyp
     case .meanSquaredError, .meanSquaredErrorGrad:
         try arity(2...2); try fp32(0, "prediction"); try same(0, 1, "prediction and target differ")
         result = op == .meanSquaredError ? TensorType(.scalar) : t[0]
+    case .splitWeight(let sel):
+        try arity(2...2); try fp32(0, "weight"); try fp32(1, "trainable slice")
+        let (w, ws) = (t[0].shape, t[1].shape)
+        guard let c = w.dims.last, sel.indices.last! < c, ws.dims == Array(w.dims.dropLast()) + [sel.count] else {
+            throw .shapeMismatch(node: node, detail: "slice \(ws) does not hold channels \(sel.indices.prefix(8))… of weight \(w)")
+        }
+        result = t[0]
+    case .gatherChannels(let sel):
+        try arity(1...1); try fp32(0, "input")
+        guard let c = t[0].shape.dims.last, sel.indices.last! < c else {
+            throw .shapeMismatch(node: node, detail: "channel \(sel.indices.last!) is out of range for \(t[0].shape)")
+        }
+        result = TensorType(Shape(t[0].shape.dims.dropLast() + [sel.count]))
     case .activationMask:
         try arity(1...1); try fp32(0, "input")
         result = TensorType(t[0].shape, .bit)

@@ -3,22 +3,29 @@ import SparrowPlanner
 
 /// Runs a graph through the C kernels over one arena allocated once.
 ///
-/// The arena holds every tensor at the offset the plan gives it, parameters and
-/// optimizer state included, plus the kernel scratch; nothing is allocated while
-/// stepping. Kernels are called once per simulated core, in order, exactly as the
-/// fork-join shim of an exported project would on one core.
+/// The arena holds every SRAM tensor at the offset the plan gives it (trainable
+/// weights and optimizer state included) plus the kernel scratch: exactly
+/// `plan.peakSRAM` bytes. Frozen weights sit in a separate read-only-by-contract
+/// flash image, and channel lists in a constants buffer, both filled once.
+/// Nothing is allocated while stepping. Kernels are called once per simulated
+/// core, in order, exactly as the fork-join shim of an exported project would on one core.
 public final class Executor {
     public let graph: Graph
-    public let plan: ArenaPlan
+    public let plan: MemoryPlan
     /// Kernel "cores" each call is split over (results do not depend on it).
     public let cores: Int
     private let arena: UnsafeMutableRawPointer
+    private let flash: UnsafeMutableRawPointer
+    private let constants: UnsafeMutablePointer<Int32>
     private var calls: [(id: NodeID, isUpdate: Bool, call: KernelCall)] = []
 
     /// - Parameters:
     ///   - weights: values of every parameter and constant, by node name.
     ///   - pinned: nodes to keep alive for the whole run (read after a step, or accumulated across steps).
-    public init(graph: Graph, weights: [String: Tensor], pinned: Set<NodeID> = [], cores: Int = 1) throws(ModelError) {
+    ///   - frozenInFlash: place weights no update writes in the flash image (as on the device).
+    ///   - inPlace: let elementwise ops overwrite inputs that die there (the plan's default).
+    public init(graph: Graph, weights: [String: Tensor], pinned: Set<NodeID> = [], cores: Int = 1,
+                frozenInFlash: Bool = true, inPlace: Bool = true) throws(ModelError) {
         precondition(cores >= 1, "Executor needs at least one core")
         self.graph = graph
         self.cores = cores
@@ -26,31 +33,61 @@ public final class Executor {
         if let p = graph.prediction { keep.insert(p) }
         if let l = graph.loss { keep.insert(l) }
         let scratch = graph.ids.map { scratchFloats(graph[$0], in: graph, cores: cores) }.max() ?? 0
-        plan = planArena(graph, pinned: keep, scratchBytes: scratch * 4)
-        arena = UnsafeMutableRawPointer.allocate(byteCount: max(plan.size, 1), alignment: 64)
-        arena.initializeMemory(as: UInt8.self, repeating: 0, count: max(plan.size, 1))
         for id in graph.ids where graph[id].op == .parameter || graph[id].op == .constant {
             let node = graph[id]
-            guard let value = weights[node.name] else { arena.deallocate(); throw .missingTensor(node.name) }
+            guard let value = weights[node.name] else { throw .missingTensor(node.name) }
             guard value.shape == node.type.shape else {
-                arena.deallocate()
                 throw .tensorShape(tensor: node.name, expected: node.type.shape, found: value.shape)
             }
-            write(value.scalars, to: id)
+        }
+        plan = planMemory(graph, options: PlannerOptions(pinned: keep, frozenInFlash: frozenInFlash, inPlace: inPlace, scratchBytes: scratch * 4))
+        arena = .allocate(byteCount: max(plan.peakSRAM, 1), alignment: 64)
+        arena.initializeMemory(as: UInt8.self, repeating: 0, count: max(plan.peakSRAM, 1))
+        flash = .allocate(byteCount: max(plan.flashBytes, 1), alignment: 64)
+        flash.initializeMemory(as: UInt8.self, repeating: 0, count: max(plan.flashBytes, 1))
+        var selections: [ChannelSelection: Int] = [:]
+        var channelLists: [Int32] = []
+        for node in graph.nodes {
+            switch node.op {
+            case .splitWeight(let sel), .gatherChannels(let sel):
+                if selections[sel] == nil {
+                    selections[sel] = channelLists.count
+                    channelLists += sel.indices.map(Int32.init)
+                }
+            default: break
+            }
+        }
+        constants = .allocate(capacity: max(channelLists.count, 1))
+        constants.initialize(from: channelLists + [0], count: max(channelLists.count, 1))
+        for id in graph.ids where graph[id].op == .parameter || graph[id].op == .constant {
+            write(weights[graph[id].name]!.scalars, to: id)
         }
         let scratchPointer = (arena + plan.scratchOffset).assumingMemoryBound(to: Float.self)
-        let base = arena
-        let offsets = plan.offsets
+        let (sram, rom, table, regions, offsets) = (arena, flash, constants, plan.regions, plan.offsets)
+        let storage = plan.storage
+        func address(_ id: NodeID) -> UnsafeMutableRawPointer {
+            (regions[storage[id]] == .flash ? rom : sram) + offsets[id]
+        }
         for id in graph.ids {
-            guard let call = bindKernel(id, in: graph, address: { base + offsets[$0] }, scratch: scratchPointer) else { continue }
+            guard let call = bindKernel(id, in: graph, address: address, scratch: scratchPointer,
+                                        indices: { UnsafePointer(table + selections[$0]!) }) else { continue }
             if case .update = graph[id].op { calls.append((id, true, call)) } else { calls.append((id, false, call)) }
         }
     }
 
-    deinit { arena.deallocate() }
+    deinit {
+        arena.deallocate()
+        flash.deallocate()
+        constants.deallocate()
+    }
 
-    /// Arena bytes in use: exactly the plan's size.
-    public var arenaBytes: Int { plan.size }
+    /// Arena bytes in use: exactly the plan's peak SRAM.
+    public var arenaBytes: Int { plan.peakSRAM }
+
+    /// Host address of a node's tensor: in the arena or the flash image.
+    private func pointer(_ id: NodeID) -> UnsafeMutableRawPointer {
+        (plan.regions[plan.storage[id]] == .flash ? flash : arena) + plan.offsets[id]
+    }
 
     /// Runs the nodes whose ids fall in `range`, skipping updates unless `updates` is set.
     func run(_ range: Range<NodeID>, context: StepContext, updates: Bool) {
@@ -67,33 +104,33 @@ public final class Executor {
     public func write(_ values: [Float], to id: NodeID) {
         precondition(values.count == graph[id].type.shape.elementCount && graph[id].type.dtype == .fp32,
                      "write: \(values.count) floats for '\(graph[id].name)' \(graph[id].type)")
-        values.withUnsafeBytes { (arena + plan.offsets[id]).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        values.withUnsafeBytes { pointer(id).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
     }
 
     /// Copies fp32 values from a buffer (e.g. one sample of a dataset) into a node's tensor.
     public func write(_ values: UnsafeBufferPointer<Float>, to id: NodeID) {
         precondition(values.count == graph[id].type.shape.elementCount && graph[id].type.dtype == .fp32,
                      "write: \(values.count) floats for '\(graph[id].name)' \(graph[id].type)")
-        (arena + plan.offsets[id]).copyMemory(from: values.baseAddress!, byteCount: values.count * 4)
+        pointer(id).copyMemory(from: values.baseAddress!, byteCount: values.count * 4)
     }
 
     /// Sets an int32 tensor (a class label).
     public func write(int32 values: [Int32], to id: NodeID) {
         precondition(values.count == graph[id].type.shape.elementCount && graph[id].type.dtype == .int32,
                      "write: \(values.count) int32 for '\(graph[id].name)' \(graph[id].type)")
-        values.withUnsafeBytes { (arena + plan.offsets[id]).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        values.withUnsafeBytes { pointer(id).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
     }
 
     /// The fp32 values of a node's tensor.
     public func read(_ id: NodeID) -> [Float] {
         precondition(graph[id].type.dtype == .fp32, "read: '\(graph[id].name)' is \(graph[id].type)")
         let n = graph[id].type.shape.elementCount
-        let p = (arena + plan.offsets[id]).assumingMemoryBound(to: Float.self)
+        let p = pointer(id).assumingMemoryBound(to: Float.self)
         return Array(UnsafeBufferPointer(start: p, count: n))
     }
 
     /// A scalar fp32 tensor's value.
-    public func scalar(_ id: NodeID) -> Float { (arena + plan.offsets[id]).load(as: Float.self) }
+    public func scalar(_ id: NodeID) -> Float { pointer(id).load(as: Float.self) }
 
     /// Current values of every parameter and constant, by name.
     public func weights() -> [String: Tensor] {

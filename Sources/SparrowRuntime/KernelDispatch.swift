@@ -16,10 +16,11 @@ struct StepContext {
 /// A kernel call bound to arena addresses: called once per core.
 typealias KernelCall = (_ context: StepContext, _ core: Int32, _ cores: Int32) -> Void
 
-/// Binds node `id` to its C kernel. Leaves have no call. The arena addresses come
-/// from `address`, the shared scratch from `scratch`.
+/// Binds node `id` to its C kernel. Leaves and views have no call. Tensor
+/// addresses come from `address`, the shared scratch from `scratch`, and the
+/// int32 channel lists of a selection (plan constants) from `indices`.
 func bindKernel(_ id: NodeID, in graph: Graph, address: (NodeID) -> UnsafeMutableRawPointer,
-                scratch: UnsafeMutablePointer<Float>) -> KernelCall? {
+                scratch: UnsafeMutablePointer<Float>, indices: (ChannelSelection) -> UnsafePointer<Int32>) -> KernelCall? {
     func f(_ id: NodeID) -> UnsafeMutablePointer<Float> { address(id).assumingMemoryBound(to: Float.self) }
     func u8(_ id: NodeID) -> UnsafeMutablePointer<UInt8> { address(id).assumingMemoryBound(to: UInt8.self) }
     func i32(_ id: NodeID) -> UnsafeMutablePointer<Int32> { address(id).assumingMemoryBound(to: Int32.self) }
@@ -28,9 +29,15 @@ func bindKernel(_ id: NodeID, in graph: Graph, address: (NodeID) -> UnsafeMutabl
     let y = node.type
     let out = f(id)
     let count = Int32(y.shape.elementCount)
+    precondition(!x.contains { graph[$0].op.isSplitWeight }, "'\(node.name)': split weights need the split kernels (in progress)")
     switch node.op {
-    case .input, .label, .parameter, .constant, .optimizerState:
+    case .input, .label, .parameter, .constant, .optimizerState, .splitWeight:
         return nil
+    case .gatherChannels(let sel):
+        let channels = Int32(graph[x[0]].type.shape.dims.last!)
+        let positions = Int32(graph[x[0]].type.shape.elementCount) / channels
+        let (xp, idx, k) = (f(x[0]), indices(sel), Int32(sel.count))
+        return { _, core, cores in sp_gather_channels_f32(positions, channels, xp, idx, k, out, core, cores) }
     case .conv2d(let c):
         var s = convShape(c, input: graph[x[0]].type.shape, output: y.shape)
         let (xp, wp, bp) = (f(x[0]), f(x[1]), x.count > 2 ? f(x[2]) : nil)

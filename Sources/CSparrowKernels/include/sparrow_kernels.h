@@ -178,6 +178,14 @@ void sp_adam_f32(int n, float *w, const float *g, float *m, float *v, float lr, 
                  float beta2, float eps, float bias_correction1, float bias_correction2,
                  float weight_decay, float grad_scale, int core_id, int num_cores);
 
+/* ------------------------------------------------------- channel selection */
+
+/** x_sel[p][j] = x[p][sel[j]] for p < positions, j < k: the input channels a
+ *  partial-channel weight update needs. sel ascending, each < channels. Split
+ *  over positions; a pure copy, so any split gives the same bytes. */
+void sp_gather_channels_f32(int positions, int channels, const float *x, const int32_t *sel, int k,
+                            float *x_sel, int core_id, int num_cores);
+
 /* --------------------------------------------------------------------- math */
 
 /** e^x from fp32 +,-,*,/ and bit manipulation only (no libm, no double), so

@@ -3,7 +3,7 @@ import SparrowAutodiff
 import SparrowIR
 import SparrowPlanner
 
-@Suite struct ArenaPlanTests {
+@Suite struct MemoryPlanTests {
     /// Random chain-with-residual CNNs: every plan passes the overlap verifier.
     @Test func randomGraphsHaveNoOverlaps() throws {
         for seed: UInt64 in 1...20 {
@@ -18,9 +18,10 @@ import SparrowPlanner
             x = try b.linear(try b.flatten(x), outFeatures: 3)
             let model = try b.softmaxCrossEntropy(x)
             for graph in [model.graph, try deriveTrainingGraph(model.graph, optimizer: .defaultAdam).graph] {
-                let plan = planArena(graph, scratchBytes: 64)
-                try verifyArena(plan, for: graph)
-                #expect(plan.size >= plan.persistentSize + 64)
+                let plan = planMemory(graph, options: PlannerOptions(scratchBytes: 64))
+                try verifyMemoryPlan(plan, for: graph)
+                #expect(plan.peakSRAM >= plan.persistentBytes + 64)
+                #expect(plan.peakSRAM >= plan.lowerBound)
             }
         }
     }
@@ -32,11 +33,11 @@ import SparrowPlanner
         let a = try g.append("a", .activation(.relu), [x])                     // 128 B
         let r = try g.append("r", .reshape, [a], type: TensorType(Shape(32)))  // alias of a
         let c = try g.append("c", .activation(.relu), [r])                     // 128 B
-        let plan = planArena(g)
-        try verifyArena(plan, for: g)
+        let plan = planMemory(g, options: PlannerOptions(inPlace: false))
+        try verifyMemoryPlan(plan, for: g)
         #expect(plan.offsets == [0, 128, 128, 0])
         #expect(plan.storage[r] == a)
-        #expect(plan.size == 256)
+        #expect(plan.peakSRAM == 256)
         #expect(plan.lifetimes[a] == 1...3)
         _ = c
     }
@@ -45,19 +46,23 @@ import SparrowPlanner
         var g = Graph()
         let x = try g.append("x", .input, type: TensorType(Shape(8)))
         _ = try g.append("y", .activation(.relu), [x])
-        var plan = planArena(g)
+        var plan = planMemory(g, options: PlannerOptions(inPlace: false))
         plan.offsets[1] = plan.offsets[0]
-        #expect(throws: ArenaViolation.self) { try verifyArena(plan, for: g) }
+        #expect(throws: PlanViolation.self) { try verifyMemoryPlan(plan, for: g) }
     }
 
     @Test func parametersArePersistent() throws {
         var b = ModelBuilder(name: "p", seed: 1)
         let x = try b.linear(try b.flatten(try b.input(Shape(2, 2, 1))), outFeatures: 2)
         let m = try b.softmaxCrossEntropy(x)
-        let plan = planArena(m.graph)
-        for id in m.parameterIDs {
-            #expect(plan.lifetimes[id] == 0...(m.graph.count - 1))
-            #expect(plan.offsets[id] < plan.persistentSize)
+        let t = try deriveTrainingGraph(m.graph, optimizer: .plainSGD)
+        let plan = planMemory(t.graph)
+        for id in t.trainable {
+            #expect(plan.lifetimes[id] == 0...(t.graph.count - 1))
+            #expect(plan.regions[id] == .sram && plan.offsets[id] < plan.persistentBytes)
         }
+        // Frozen (inference) weights go to flash.
+        let inference = planMemory(m.graph)
+        for id in m.parameterIDs { #expect(inference.regions[id] == .flash) }
     }
 }

@@ -1,0 +1,161 @@
+import SparrowIR
+
+/// What the planner needs to know beyond the graph.
+public struct PlannerOptions: Hashable, Sendable {
+    /// Nodes kept alive for the whole run (read after a step, or accumulated across steps).
+    public var pinned: Set<NodeID> = []
+    /// Parameters that are read but never updated go to flash; with false they are
+    /// placed in the arena like everything else (the host's inference executor).
+    public var frozenInFlash = true
+    /// Let an elementwise op write over an input that dies at that op.
+    public var inPlace = true
+    /// Bytes of kernel scratch reserved after the tensors.
+    public var scratchBytes = 0
+
+    public init(pinned: Set<NodeID> = [], frozenInFlash: Bool = true, inPlace: Bool = true, scratchBytes: Int = 0) {
+        self.pinned = pinned
+        self.frozenInFlash = frozenInFlash
+        self.inPlace = inPlace
+        self.scratchBytes = scratchBytes
+    }
+}
+
+/// Plans where every tensor of `graph` lives when its nodes run in order.
+///
+/// The algorithm, in four passes:
+/// 1. **Views.** `reshape` and `update` reuse their first input's bytes and
+///    `splitWeight` has none (its kernels read both halves). With `inPlace`, an
+///    elementwise op (activation, masked gradient, add) whose input dies at that
+///    op writes over it; the result becomes a view of the input's allocation.
+/// 2. **Lifetimes.** An allocation lives from the step that produces it (step 0
+///    for inputs and labels, which the caller writes before the step) to the last
+///    step that reads it or any view of it. Parameters, constants, optimizer state
+///    and pinned nodes live for the whole step.
+/// 3. **Regions.** Parameters that no update writes, and constants, go to flash
+///    (in graph order) when `frozenInFlash`; everything else to the SRAM arena.
+///    Persistent SRAM tensors are laid out first, in graph order, so their offsets
+///    are stable; then the others are placed greedily, largest first, at the lowest
+///    offset that does not overlap an allocation alive at the same time (first fit,
+///    as tflite-micro's greedy planner). Kernel scratch goes after the tensors.
+/// 4. **Figures.** The live-set lower bound (most bytes alive at one step) and
+///    the step where it occurs.
+public func planMemory(_ graph: Graph, options: PlannerOptions = PlannerOptions()) -> MemoryPlan {
+    let n = graph.count
+    let consumers = graph.consumers()
+    let updated = Set(graph.ids.compactMap { id -> NodeID? in
+        if case .update = graph[id].op { return graph[id].inputs[0] }
+        return nil
+    })
+    var persistent = Array(repeating: false, count: n)
+    for i in graph.ids where graph[i].op.isPersistentLeaf || options.pinned.contains(i) { persistent[i] = true }
+
+    // 1. Views: fixed ones first, so pinning reaches the allocation behind a view, then in-place results.
+    var storage = Array(graph.ids)
+    var region = Array(repeating: Region.sram, count: n)
+    for i in graph.ids {
+        switch graph[i].op {
+        case .reshape, .update:
+            storage[i] = storage[graph[i].inputs[0]]
+            region[i] = .view
+        case .splitWeight:
+            region[i] = .view
+        default:
+            break
+        }
+    }
+    for i in graph.ids where persistent[i] { persistent[storage[i]] = true }
+    // A view may point at a node that later became a view itself: follow the chain.
+    func root(_ i: NodeID) -> NodeID {
+        var r = i
+        while storage[r] != r { r = storage[r] }
+        return r
+    }
+    for i in graph.ids where options.inPlace && !persistent[i] {
+        switch graph[i].op {
+        case .add:
+            // Reuse the first input whose allocation ends here and has the same size.
+            for j in graph[i].inputs {
+                let r = root(j)
+                guard !persistent[r], region[r] == .sram, graph[r].type.byteCount == graph[i].type.byteCount,
+                      lastReader(of: r, root: root, consumers: consumers) == i else { continue }
+                storage[i] = r
+                region[i] = .view
+                break
+            }
+        default:
+            break
+        }
+    }
+    for i in graph.ids { storage[i] = root(i) }
+
+    // 2. Lifetimes of allocations.
+    var first = Array(graph.ids), last = Array(graph.ids)
+    for i in graph.ids {
+        for j in graph[i].inputs { last[storage[j]] = max(last[storage[j]], i) }
+        last[storage[i]] = max(last[storage[i]], i)
+    }
+    for i in graph.ids where graph[i].op == .input || graph[i].op == .label { first[i] = 0 }
+    for i in graph.ids where persistent[storage[i]] { first[storage[i]] = 0; last[storage[i]] = max(n - 1, 0) }
+
+    // 3. Regions and offsets.
+    var sizes = Array(repeating: 0, count: n)
+    var offsets = Array(repeating: 0, count: n)
+    var flash = 0
+    for i in graph.ids where region[i] != .view {
+        let frozen = (graph[i].op == .parameter && !updated.contains(i)) || graph[i].op == .constant
+        if frozen && options.frozenInFlash {
+            region[i] = .flash
+            sizes[i] = aligned(graph[i].type.byteCount)
+            offsets[i] = flash
+            flash += sizes[i]
+        } else {
+            sizes[i] = aligned(graph[i].type.byteCount)
+        }
+    }
+    var cursor = 0
+    for i in graph.ids where region[i] == .sram && persistent[i] {
+        offsets[i] = cursor
+        cursor += sizes[i]
+    }
+    let persistentBytes = cursor
+    let transient = graph.ids.filter { region[$0] == .sram && !persistent[$0] && sizes[$0] > 0 }
+        .sorted { sizes[$0] != sizes[$1] ? sizes[$0] > sizes[$1] : $0 < $1 }
+    var placed: [NodeID] = []
+    var top = persistentBytes
+    for t in transient {
+        let overlapping = placed.filter { first[$0] <= last[t] && first[t] <= last[$0] }.sorted { offsets[$0] < offsets[$1] }
+        var candidate = persistentBytes
+        for o in overlapping {
+            if candidate + sizes[t] <= offsets[o] { break }
+            candidate = max(candidate, offsets[o] + sizes[o])
+        }
+        offsets[t] = candidate
+        placed.append(t)
+        top = max(top, candidate + sizes[t])
+    }
+    for i in graph.ids where region[i] == .view { offsets[i] = offsets[storage[i]] }
+
+    // 4. Figures.
+    let scratch = aligned(options.scratchBytes)
+    var plan = MemoryPlan(
+        regions: region, offsets: offsets, sizes: sizes, storage: storage,
+        lifetimes: graph.ids.map { first[$0]...last[$0] }, peakSRAM: top + scratch, flashBytes: flash,
+        persistentBytes: persistentBytes, scratchOffset: top, scratchSize: scratch, lowerBound: 0, peakStep: 0)
+    let live = plan.liveBytesPerStep
+    if let (step, bytes) = live.enumerated().max(by: { $0.element < $1.element }) {
+        plan.peakStep = step
+        plan.lowerBound = bytes + scratch
+    } else {
+        plan.lowerBound = scratch
+    }
+    return plan
+}
+
+/// The last node that reads allocation `r`, directly or through any view of it decided so far.
+private func lastReader(of r: NodeID, root: (NodeID) -> NodeID, consumers: [[NodeID]]) -> NodeID {
+    var latest = r
+    for v in consumers.indices where root(v) == r {
+        for c in consumers[v] { latest = max(latest, c) }
+    }
+    return latest
+}
