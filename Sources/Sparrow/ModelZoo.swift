@@ -1,13 +1,20 @@
 /// Models Sparrow ships, built in code so tests and tools need no files; the
-/// `models/` folder holds the same architectures as JSON + safetensors.
+/// `models/` folder holds the same architectures as JSON (plus pretrained
+/// safetensors for `cnn-small`; the others start from seeded random weights).
+/// Each family lives in `Zoo/`, one file per architecture.
 public enum ModelZoo {
-    /// Names `model(named:)` accepts.
-    public static let names = ["cnn-small"]
+    /// Names `model(named:)` accepts; `sparrow` lists them in this order.
+    public static let names = ["cnn-small", "mobilenetv2-w0.35", "mcunet-like", "resnet8", "ds-cnn"]
 
-    /// The zoo model with this name, initialised from `seed`.
+    /// The zoo model with this name, initialised from `seed`, with the default
+    /// input size and number of classes of its builder.
     public static func model(named name: String, seed: UInt64 = 0) throws -> Model? {
         switch name {
         case "cnn-small": return try smallCNN(seed: seed)
+        case "mobilenetv2-w0.35": return try mobileNetV2(seed: seed, width: 0.35)
+        case "mcunet-like": return try mcunetLike(seed: seed)
+        case "resnet8": return try resNet8(seed: seed)
+        case "ds-cnn": return try dsCNN(seed: seed)
         default: return nil
         }
     }
