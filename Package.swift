@@ -20,7 +20,7 @@ let package = Package(
     targets: [
         .target(name: "SparrowIR"),
         .target(name: "SparrowAutodiff", dependencies: ["SparrowIR"]),
-        .target(name: "SparrowPlanner", dependencies: ["SparrowIR"]),
+        .target(name: "SparrowPlanner", dependencies: ["SparrowIR", "SparrowAutodiff"]),
         .target(name: "CSparrowKernels", cSettings: kernelFlags),
         .target(name: "SparrowData", dependencies: ["SparrowIR"]),
         .target(

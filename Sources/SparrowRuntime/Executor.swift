@@ -19,20 +19,39 @@ public final class Executor {
     private let constants: UnsafeMutablePointer<Int32>
     private var calls: [(id: NodeID, isUpdate: Bool, call: KernelCall)] = []
 
+    /// An executor that plans `graph` itself (evaluation and tests).
     /// - Parameters:
     ///   - weights: values of every parameter and constant, by node name.
     ///   - pinned: nodes to keep alive for the whole run (read after a step, or accumulated across steps).
     ///   - frozenInFlash: place weights no update writes in the flash image (as on the device).
     ///   - inPlace: let elementwise ops overwrite inputs that die there (the plan's default).
-    public init(graph: Graph, weights: [String: Tensor], pinned: Set<NodeID> = [], cores: Int = 1,
-                frozenInFlash: Bool = true, inPlace: Bool = true) throws(ModelError) {
-        precondition(cores >= 1, "Executor needs at least one core")
-        self.graph = graph
-        self.cores = cores
+    public convenience init(graph: Graph, weights: [String: Tensor], pinned: Set<NodeID> = [], cores: Int = 1,
+                            frozenInFlash: Bool = true, inPlace: Bool = true) throws(ModelError) {
         var keep = pinned
         if let p = graph.prediction { keep.insert(p) }
         if let l = graph.loss { keep.insert(l) }
         let scratch = graph.ids.map { scratchFloats(graph[$0], in: graph, cores: cores) }.max() ?? 0
+        let plan = planMemory(graph, options: PlannerOptions(pinned: keep, frozenInFlash: frozenInFlash, inPlace: inPlace,
+                                                             scratchBytes: scratch * 4))
+        try self.init(graph: graph, plan: plan, weights: weights, cores: cores)
+    }
+
+    /// An executor for a compiled plan: the arena is exactly `plan.memory.peakSRAM` bytes.
+    /// - Parameter weights: values of every parameter of the training graph (see `TrainingGraph.parameterValues`).
+    public convenience init(plan: TrainingPlan, weights: [String: Tensor], cores: Int = 1) throws(ModelError) {
+        try self.init(graph: plan.graph, plan: plan.memory, weights: weights, cores: cores)
+    }
+
+    /// Runs `graph` with the placements of `plan`, which must have been made for it
+    /// with kernel scratch for at least `cores` cores.
+    public init(graph: Graph, plan: MemoryPlan, weights: [String: Tensor], cores: Int) throws(ModelError) {
+        precondition(cores >= 1, "Executor needs at least one core")
+        let scratch = graph.ids.map { scratchFloats(graph[$0], in: graph, cores: cores) }.max() ?? 0
+        precondition(plan.regions.count == graph.count && plan.scratchSize >= scratch * 4,
+                     "Executor: the memory plan was made for another graph or fewer cores")
+        self.graph = graph
+        self.cores = cores
+        self.plan = plan
         for id in graph.ids where graph[id].op == .parameter || graph[id].op == .constant {
             let node = graph[id]
             guard let value = weights[node.name] else { throw .missingTensor(node.name) }
@@ -40,7 +59,6 @@ public final class Executor {
                 throw .tensorShape(tensor: node.name, expected: node.type.shape, found: value.shape)
             }
         }
-        plan = planMemory(graph, options: PlannerOptions(pinned: keep, frozenInFlash: frozenInFlash, inPlace: inPlace, scratchBytes: scratch * 4))
         arena = .allocate(byteCount: max(plan.peakSRAM, 1), alignment: 64)
         arena.initializeMemory(as: UInt8.self, repeating: 0, count: max(plan.peakSRAM, 1))
         flash = .allocate(byteCount: max(plan.flashBytes, 1), alignment: 64)

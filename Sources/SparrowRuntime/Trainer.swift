@@ -1,14 +1,15 @@
 import SparrowAutodiff
 import SparrowIR
+import SparrowPlanner
 
-/// Trains a model natively: one training graph derived at compile time, executed
-/// sample by sample over one arena, with gradient accumulation for batches.
+/// Trains a model natively by executing a compiled training plan sample by
+/// sample over one arena, with gradient accumulation for batches.
 ///
 /// A second executor over the forward graph evaluates; it receives the current
-/// weights before each evaluation.
+/// (merged) weights before each evaluation.
 public final class Trainer {
     public let options: TrainingOptions
-    public let training: TrainingGraph
+    public let plan: TrainingPlan
     /// Architecture and initial weights.
     public let initial: Model
     let executor: Executor
@@ -20,33 +21,51 @@ public final class Trainer {
     /// β₁ᵗ and β₂ᵗ of Adam, kept by repeated multiplication so every execution agrees bit for bit.
     private(set) var beta1Power: Float = 1, beta2Power: Float = 1
 
-    public init(model: Model, options: TrainingOptions) throws(RuntimeError) {
+    /// Compiles `model` for `options.spec` (no budget; gradients kept across a batch
+    /// when the batch is larger than one) and prepares to train it.
+    public convenience init(model: Model, options: TrainingOptions) throws(RuntimeError) {
         try options.validate()
         do { try model.validate() } catch { throw .model(error.description) }
-        let t: TrainingGraph
-        do { t = try deriveTrainingGraph(model.graph, trainable: options.trainable, optimizer: options.optimizer) } catch {
-            throw .model(error.description)
+        var c = CompileOptions()
+        c.spec = options.spec
+        c.optimizer = options.optimizer
+        c.gradientAccumulation = options.batchSize > 1
+        c.cores = options.cores
+        let plan: TrainingPlan
+        do { plan = try compilePlan(model, options: c) } catch { throw .model(String(describing: error)) }
+        try self.init(plan: plan, model: model, options: options)
+    }
+
+    /// Trains through a compiled plan; `model` gives the architecture and weights.
+    public init(plan: TrainingPlan, model: Model, options: TrainingOptions) throws(RuntimeError) {
+        try options.validate()
+        guard options.batchSize == 1 || plan.gradientAccumulation else {
+            throw .invalidOption("the plan keeps no gradients across steps, so it trains with batch size 1 only (got \(options.batchSize))")
+        }
+        guard options.optimizer == plan.training.optimizer else {
+            throw .invalidOption("the plan was compiled for \(plan.training.optimizer.name), not \(options.optimizer.name)")
         }
         self.options = options
+        self.plan = plan
         initial = model
-        training = t
-        let g = t.graph
+        let g = plan.graph
         guard let p = g.prediction, let l = g.loss, let i = g.ids(where: { $0 == .input }).first,
               let lab = g.ids(where: { $0 == .label }).first, g.ids(where: { $0 == .input }).count == 1 else {
             throw .model("a trainable model needs exactly one input, a label, a prediction and a loss")
         }
         (input, label, prediction, loss) = (i, lab, p, l)
-        // With accumulation the parameter gradients must survive from one sample to the next.
-        let pinned = options.batchSize > 1 ? Set(t.gradients.values) : []
         do {
-            executor = try Executor(graph: g, weights: model.weights, pinned: pinned, cores: options.cores)
+            executor = try Executor(plan: plan, weights: plan.training.parameterValues(from: model.weights), cores: options.cores)
             evaluator = try Executor(graph: model.graph, weights: model.weights, cores: 1)
         } catch { throw .model(error.description) }
         let f = model.graph
-        (evalInput, evalLabel, evalPrediction, evalLoss) = (
-            f.ids(where: { $0 == .input })[0], f.ids(where: { $0 == .label })[0], f.prediction!, f.loss!
-        )
+        guard let ei = f.ids(where: { $0 == .input }).first, let el = f.ids(where: { $0 == .label }).first,
+              let ep = f.prediction, let eloss = f.loss else { throw .model("the model's forward graph has no input, label or loss") }
+        (evalInput, evalLabel, evalPrediction, evalLoss) = (ei, el, ep, eloss)
     }
+
+    /// The training graph being executed.
+    public var training: TrainingGraph { plan.training }
 
     /// Arena bytes of the training executor.
     public var arenaBytes: Int { executor.arenaBytes }
@@ -57,10 +76,10 @@ public final class Trainer {
     /// Number of classes (elements of the prediction).
     public var classes: Int { training.graph[prediction].type.shape.elementCount }
 
-    /// The model with the current weights.
+    /// The model with the current weights (trained slices merged into their weights).
     public var model: Model {
         var m = initial
-        m.weights = executor.weights()
+        m.weights = plan.training.mergedWeights(executor.weights())
         return m
     }
 
@@ -97,7 +116,7 @@ public final class Trainer {
 
     /// Evaluates the current weights; `sample(k, feed)` feeds sample k of `count`.
     public func evaluate(count: Int, sample: (Int, (UnsafeBufferPointer<Float>, Int32) -> Void) -> Void) -> Evaluation {
-        evaluator.load(executor.weights())
+        evaluator.load(plan.training.mergedWeights(executor.weights()))
         var e = Evaluation(classes: classes)
         var total = 0.0
         for k in 0..<count {

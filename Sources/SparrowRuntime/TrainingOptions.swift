@@ -1,3 +1,4 @@
+import SparrowAutodiff
 import SparrowIR
 
 /// How to train: optimizer, schedule, batching and randomness.
@@ -17,8 +18,8 @@ public struct TrainingOptions: Hashable, Sendable {
     public var augmentShift: Int = 0
     /// Kernel cores each call is split over on the host (the result does not depend on it).
     public var cores: Int = 1
-    /// Names of the parameters to train; nil trains all.
-    public var trainable: Set<String>? = nil
+    /// Which layers learn what (all of every layer by default).
+    public var spec: UpdateSpec = .full
 
     public init() {}
 
