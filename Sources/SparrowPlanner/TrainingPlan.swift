@@ -76,4 +76,9 @@ public func kilobytes(_ bytes: Int) -> String {
 public struct TensorBytes: Hashable, Sendable, Codable {
     public var name: String
     public var bytes: Int
+
+    public init(name: String, bytes: Int) {
+        self.name = name
+        self.bytes = bytes
+    }
 }

@@ -3,7 +3,7 @@ import Sparrow
 
 /// The `sparrow` command-line tool. Exit codes: 0 success, 1 user error (bad
 /// options or input files; the message says what to fix), 2 internal error.
-let commands: [any Command.Type] = [DemoCommand.self, TrainCommand.self, EvalCommand.self, InfoCommand.self, BenchCommand.self]
+let commands: [any Command.Type] = [DemoCommand.self, TrainCommand.self, EvalCommand.self, InfoCommand.self, CompileCommand.self, BenchCommand.self]
 
 @MainActor func topLevelHelp() -> String {
     var lines = ["sparrow — compile, train and measure CNN training for microcontrollers", "",
@@ -16,7 +16,8 @@ let commands: [any Command.Type] = [DemoCommand.self, TrainCommand.self, EvalCom
 
 func exitCode(for error: Error) -> Int32 {
     switch error {
-    case is UsageError, is ModelFileError, is DataError, is RuntimeError, is AutodiffError, is ModelError, is GraphError:
+    case is UsageError, is ModelFileError, is DataError, is RuntimeError, is AutodiffError, is ModelError, is GraphError,
+         is SpecError, is BudgetError:
         return 1
     default:
         return 2
