@@ -72,7 +72,7 @@ public func planMemory(_ graph: Graph, options: PlannerOptions = PlannerOptions(
     }
     for i in graph.ids where options.inPlace && !persistent[i] {
         switch graph[i].op {
-        case .add:
+        case .activation, .maskedGradient, .add:
             // Reuse the first input whose allocation ends here and has the same size.
             for j in graph[i].inputs {
                 let r = root(j)
