@@ -4,14 +4,30 @@ import Sparrow
 /// `sparrow bench`: host training throughput of the zoo CNN.
 struct BenchCommand: Command {
     static let name = "bench"
-    static let summary = "Measure host FP32 training throughput (samples/s) of the zoo CNN at batch 1 and batch 32, and inference throughput."
+    static let summary = "Measure host FP32 training throughput of the zoo CNN (batch 1 and 32, inference) and tabulate peak SRAM of every zoo model under full, classifier, bias and sparse specs."
     static let usage = "sparrow bench [--samples N] [--json]"
     static let specs: [OptionSpec] = [
         OptionSpec(name: "samples", valueName: "N", help: "Training samples per measurement.", defaultValue: "2048"),
         OptionSpec(name: "repeat", valueName: "N", help: "Repetitions; the best is reported.", defaultValue: "3"),
+        OptionSpec(name: "memory-only", valueName: nil, help: "Only the peak-SRAM table of the zoo models (no timing)."),
         OptionSpec(name: "json", valueName: nil, help: "Print the figures as JSON."),
     ]
     static let details = "Build with -c release for meaningful numbers: swift run -c release sparrow bench"
+
+    struct Report: Codable {
+        var throughput: [Figure]
+        var memory: [MemoryFigure]
+    }
+
+    /// Peak SRAM of one zoo model under one spec, with and without update reordering (FP32, batch 1, plain SGD).
+    struct MemoryFigure: Codable {
+        var model: String
+        var spec: String
+        var peakReordered: Int
+        var peakAtEnd: Int
+        var lowerBoundReordered: Int
+        var flashBytes: Int
+    }
 
     struct Figure: Codable {
         var name: String
@@ -26,6 +42,46 @@ struct BenchCommand: Command {
     init(_ args: Arguments) throws(UsageError) { self.args = args }
 
     func run() throws {
+        let memory = try memoryTable()
+        let throughput = args.has("memory-only") ? [] : try throughputFigures()
+        if args.has("json") { try printJSON(Report(throughput: throughput, memory: memory)); return }
+        if !throughput.isEmpty {
+            var t = Table(["measurement", "batch", "samples/s", "µs/sample", "MAC/sample", "GMAC/s"])
+            for f in throughput {
+                t.add([f.name, "\(f.batch)", String(format: "%.0f", f.samplesPerSecond), String(format: "%.1f", f.microsecondsPerSample),
+                       grouped(f.macsPerSample), String(format: "%.2f", f.gmacPerSecond)])
+            }
+            print(t.render())
+            print("host: \(ProcessInfo.processInfo.activeProcessorCount) cores, 1 kernel core used; best of \(try args.int("repeat") ?? 3) runs of \(try args.int("samples") ?? 2048) samples\n")
+        }
+        var m = Table(["model", "spec", "peak SRAM, reordered", "peak SRAM, updates at end", "lower bound", "flash"])
+        for f in memory {
+            m.add([f.model, f.spec, kilobytes(f.peakReordered), kilobytes(f.peakAtEnd), kilobytes(f.lowerBoundReordered), kilobytes(f.flashBytes)])
+        }
+        print("peak SRAM per training step (FP32, batch 1, plain SGD; KB = 1024 bytes):")
+        print(m.render())
+    }
+
+    private func memoryTable() throws -> [MemoryFigure] {
+        var rows: [MemoryFigure] = []
+        for name in ModelZoo.names {
+            guard let model = try ModelZoo.model(named: name, seed: 1) else { continue }
+            let specs: [(String, UpdateSpec)] = [("full", .full), ("classifier", .classifierOnly), ("bias", .biasOnly),
+                                                 ("sparse", DefaultSpecs.sparse(for: model))]
+            for (label, spec) in specs {
+                var c = CompileOptions()
+                c.spec = spec
+                let reordered = try compilePlan(model, options: c)
+                c.reorderUpdates = false
+                let atEnd = try compilePlan(model, options: c)
+                rows.append(MemoryFigure(model: name, spec: label, peakReordered: reordered.memory.peakSRAM, peakAtEnd: atEnd.memory.peakSRAM,
+                                         lowerBoundReordered: reordered.memory.lowerBound, flashBytes: reordered.memory.flashBytes))
+            }
+        }
+        return rows
+    }
+
+    private func throughputFigures() throws -> [Figure] {
         let n = try args.int("samples") ?? 2048
         let repeats = try args.int("repeat") ?? 3
         guard n >= 32, repeats >= 1 else { throw UsageError("--samples must be at least 32 and --repeat at least 1") }
@@ -57,14 +113,7 @@ struct BenchCommand: Command {
             best = min(best, Date().timeIntervalSince(t0))
         }
         figures.append(figure("infer \(model.name) fp32", batch: 1, seconds: best, samples: n, macs: summary.forwardMACs))
-        if args.has("json") { try printJSON(figures); return }
-        var t = Table(["measurement", "batch", "samples/s", "µs/sample", "MAC/sample", "GMAC/s"])
-        for f in figures {
-            t.add([f.name, "\(f.batch)", String(format: "%.0f", f.samplesPerSecond), String(format: "%.1f", f.microsecondsPerSample),
-                   grouped(f.macsPerSample), String(format: "%.2f", f.gmacPerSecond)])
-        }
-        print(t.render())
-        print("host: \(ProcessInfo.processInfo.activeProcessorCount) cores, 1 kernel core used; best of \(repeats) runs of \(n) samples")
+        return figures
     }
 
     private func figure(_ name: String, batch: Int, seconds: Double, samples: Int, macs: Int) -> Figure {

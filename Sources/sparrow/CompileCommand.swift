@@ -22,7 +22,7 @@ struct CompileCommand: Command {
 
     func run() throws {
         let model = try Resources.loadModel(args.string("model") ?? "cnn-small", weights: args.string("weights"), seed: 0)
-        let options = try PlanFlags.compileOptions(args)
+        let options = try PlanFlags.compileOptions(args, model: model)
         let plan = try compilePlan(model, options: options)
         if let svg = args.string("svg") {
             try AtomicFile.write(Data(MemoryTimeline.svg(plan).utf8), to: URL(fileURLWithPath: svg))

@@ -6,14 +6,15 @@ enum PlanFlags {
     static let specs: [OptionSpec] = [
         OptionSpec(name: "model", valueName: "MODEL", help: "Zoo model name or architecture JSON.", defaultValue: "cnn-small"),
         OptionSpec(name: "weights", valueName: "FILE", help: "Weights (safetensors); they choose the channels of partial updates. Default: seeded initialisation."),
-        OptionSpec(name: "spec", valueName: "SPEC", help: "Update spec: full, classifier, bias, last:N, bias-last:N, tte:NB:IDX@R,… or a spec JSON file.", defaultValue: "full"),
+        OptionSpec(name: "spec", valueName: "SPEC", help: "Update spec: full, classifier, bias, sparse (biases of the last 12 layers, late pointwise weights at 1/2, 1/4, 1/8, the classifier), last:N, bias-last:N, tte:NB:IDX@R,… or a spec JSON file.", defaultValue: "full"),
         OptionSpec(name: "optimizer", valueName: "NAME", help: "sgd, momentum or adam (optimizer state counts against the budget).", defaultValue: "sgd"),
         OptionSpec(name: "budget", valueName: "SIZE", help: "SRAM budget, e.g. 256KB (KB = 1024 bytes), 1MB or a byte count; 'none' to skip the check.", defaultValue: "256KB"),
         OptionSpec(name: "no-reorder", valueName: nil, help: "Run all updates after the backward pass instead of right after each gradient."),
     ]
 
-    static func spec(_ a: Arguments) throws -> UpdateSpec {
+    static func spec(_ a: Arguments, model: Model) throws -> UpdateSpec {
         let text = a.string("spec") ?? "full"
+        if text == "sparse" { return DefaultSpecs.sparse(for: model) }
         if let s = UpdateSpec(shorthand: text) { return s }
         guard FileManager.default.fileExists(atPath: text) else {
             throw UsageError("--spec '\(text)' is not a shorthand (full, classifier, bias, last:N, bias-last:N, tte:NB:IDX@R,…) nor an existing file")
@@ -42,9 +43,9 @@ enum PlanFlags {
         throw UsageError("--budget must look like 256KB, 1MB or a byte count, got '\(a.string("budget") ?? "")'")
     }
 
-    static func compileOptions(_ a: Arguments) throws -> CompileOptions {
+    static func compileOptions(_ a: Arguments, model: Model) throws -> CompileOptions {
         var c = CompileOptions()
-        c.spec = try spec(a)
+        c.spec = try spec(a, model: model)
         c.optimizer = try optimizer(a)
         c.budget = try budget(a)
         c.reorderUpdates = !a.has("no-reorder")
