@@ -19,6 +19,17 @@ public struct TrainingGraph: Hashable, Sendable {
     /// Trainable slices of partially trained weights, by slice parameter name.
     public var slices: [String: WeightSlice] = [:]
 
+    public init(graph: Graph, trainable: [NodeID], gradients: [NodeID: NodeID], updates: [NodeID: NodeID],
+                optimizer: Optimizer, forwardEnd: Int, slices: [String: WeightSlice] = [:]) {
+        self.graph = graph
+        self.trainable = trainable
+        self.gradients = gradients
+        self.updates = updates
+        self.optimizer = optimizer
+        self.forwardEnd = forwardEnd
+        self.slices = slices
+    }
+
     /// Values for every parameter of the training graph: the model's, plus each
     /// trainable slice gathered from its weight.
     public func parameterValues(from weights: [String: Tensor]) -> [String: Tensor] {
@@ -62,6 +73,11 @@ public struct WeightSlice: Hashable, Sendable {
     /// Name of the full (frozen) weight.
     public var source: String
     public var channels: ChannelSelection
+
+    public init(source: String, channels: ChannelSelection) {
+        self.source = source
+        self.channels = channels
+    }
 
     /// The selected channels (last dimension) of `w`.
     public func gather(_ w: Tensor) -> Tensor {

@@ -50,6 +50,15 @@ public struct LayerPlan: Hashable, Sendable {
     public var channels: [Int]?
     /// Input channels of the weight (channels of a depthwise layer).
     public var channelCount: Int
+
+    public init(layer: String, update: LayerUpdate, weight: String, bias: String?, channels: [Int]?, channelCount: Int) {
+        self.layer = layer
+        self.update = update
+        self.weight = weight
+        self.bias = bias
+        self.channels = channels
+        self.channelCount = channelCount
+    }
 }
 
 /// Why a spec does not fit a model; names the rule, layer or value.
