@@ -5,17 +5,15 @@ import SparrowPlanner
 /// Trains a model natively by executing a compiled training plan sample by
 /// sample over one arena, with gradient accumulation for batches.
 ///
-/// A second executor over the forward graph evaluates; it receives the current
-/// (merged) weights before each evaluation.
+/// Evaluation runs the plan's forward part (`0..<forwardEnd`) in the same arena,
+/// as a device would: no second copy of the weights.
 public final class Trainer {
     public let options: TrainingOptions
     public let plan: TrainingPlan
     /// Architecture and initial weights.
     public let initial: Model
     let executor: Executor
-    let evaluator: Executor
     private let input: NodeID, label: NodeID, prediction: NodeID, loss: NodeID
-    private let evalInput: NodeID, evalLabel: NodeID, evalPrediction: NodeID, evalLoss: NodeID
     /// Optimizer steps taken so far.
     public private(set) var step = 0
     /// β₁ᵗ and β₂ᵗ of Adam, kept by repeated multiplication so every execution agrees bit for bit.
@@ -56,12 +54,7 @@ public final class Trainer {
         (input, label, prediction, loss) = (i, lab, p, l)
         do {
             executor = try Executor(plan: plan, weights: plan.training.parameterValues(from: model.weights), cores: options.cores)
-            evaluator = try Executor(graph: model.graph, weights: model.weights, cores: 1)
         } catch { throw .model(error.description) }
-        let f = model.graph
-        guard let ei = f.ids(where: { $0 == .input }).first, let el = f.ids(where: { $0 == .label }).first,
-              let ep = f.prediction, let eloss = f.loss else { throw .model("the model's forward graph has no input, label or loss") }
-        (evalInput, evalLabel, evalPrediction, evalLoss) = (ei, el, ep, eloss)
     }
 
     /// The training graph being executed.
@@ -116,19 +109,18 @@ public final class Trainer {
 
     /// Evaluates the current weights; `sample(k, feed)` feeds sample k of `count`.
     public func evaluate(count: Int, sample: (Int, (UnsafeBufferPointer<Float>, Int32) -> Void) -> Void) -> Evaluation {
-        evaluator.load(plan.training.mergedWeights(executor.weights()))
         var e = Evaluation(classes: classes)
         var total = 0.0
         for k in 0..<count {
             var lab: Int32 = 0
             sample(k) { values, l in
-                evaluator.write(values, to: evalInput)
+                executor.write(values, to: input)
                 lab = l
-                feedLabel(l, into: evaluator, id: evalLabel)
+                feedLabel(l, into: executor, id: label)
             }
-            evaluator.run(evaluator.graph.ids, context: StepContext(), updates: false)
-            total += Double(evaluator.scalar(evalLoss))
-            let p = argmax(evaluator.read(evalPrediction))
+            executor.run(0..<plan.training.forwardEnd, context: StepContext(), updates: false)
+            total += Double(executor.scalar(loss))
+            let p = argmax(executor.read(prediction))
             if lab >= 0 && Int(lab) < classes { e.confusion[Int(lab)][p] += 1 }
         }
         e.samples = count

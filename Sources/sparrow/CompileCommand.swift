@@ -7,6 +7,7 @@ struct CompileCommand: Command {
     static let summary = "Compile a model and a sparse-update spec into a static training plan that fits an SRAM budget."
     static let usage = "sparrow compile [--model M] [--weights W] [--spec SPEC] [--budget 256KB] [--out plan.json] [--svg memory.svg]"
     static let specs: [OptionSpec] = PlanFlags.specs + [
+        OptionSpec(name: "out", valueName: "FILE", help: "Write the plan (plan.json format, see docs/plan-format.md)."),
         OptionSpec(name: "svg", valueName: "FILE", help: "Write the memory timeline (SRAM over the schedule) as SVG."),
         OptionSpec(name: "json", valueName: nil, help: "Print the plan report as JSON."),
     ]
@@ -24,6 +25,10 @@ struct CompileCommand: Command {
         let model = try Resources.loadModel(args.string("model") ?? "cnn-small", weights: args.string("weights"), seed: 0)
         let options = try PlanFlags.compileOptions(args, model: model)
         let plan = try compilePlan(model, options: options)
+        if let out = args.string("out") {
+            try plan.write(to: URL(fileURLWithPath: out))
+            note("plan written to \(out); fine-tune through it with: sparrow train --plan \(out) --model \(args.string("model") ?? "cnn-small")")
+        }
         if let svg = args.string("svg") {
             try AtomicFile.write(Data(MemoryTimeline.svg(plan).utf8), to: URL(fileURLWithPath: svg))
             note("memory timeline: \(svg)")

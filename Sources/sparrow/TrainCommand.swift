@@ -13,6 +13,7 @@ struct TrainCommand: Command {
         OptionSpec(name: "train-limit", valueName: "N", help: "Use only the first N training samples."),
         OptionSpec(name: "test-limit", valueName: "N", help: "Use only the first N test samples."),
         OptionSpec(name: "out", valueName: "DIR", help: "Write model.json, weights.safetensors and a checkpoint per epoch here."),
+        OptionSpec(name: "plan", valueName: "FILE", help: "Fine-tune through a compiled plan (sparrow compile --out): batch 1, the plan's spec, optimizer and memory."),
         OptionSpec(name: "svg", valueName: "FILE", help: "Plot loss and accuracy per epoch to this SVG file (default with --out: DIR/training.svg)."),
         OptionSpec(name: "resume", valueName: "FILE", help: "Continue from a checkpoint written by --out (same model and options)."),
         OptionSpec(name: "json", valueName: nil, help: "Print the training history as JSON on standard output."),
@@ -29,20 +30,32 @@ struct TrainCommand: Command {
 
     func run() throws {
         let model = try Resources.loadModel(args.string("model") ?? "cnn-small", weights: args.string("weights"), seed: options.seed)
+        var options = options
+        var plan: TrainingPlan?
+        if let file = args.string("plan") {
+            let p = try TrainingPlan(contentsOf: URL(fileURLWithPath: file))
+            guard p.modelName == model.name else {
+                throw UsageError("\(file) was compiled for model '\(p.modelName)', not '\(model.name)'; pass the same --model")
+            }
+            // A device plan keeps no gradients across steps: one sample per update, as on the device.
+            if !p.gradientAccumulation { options.batchSize = 1 }
+            options.optimizer = p.training.optimizer
+            plan = p
+        }
         let dataDir = args.string("data").map { URL(fileURLWithPath: $0) } ?? Resources.fashionMNIST
         let data = try Resources.loadIDXDirectory(dataDir, limitTrain: try args.int("train-limit"), limitTest: try args.int("test-limit"))
         let out = args.string("out").map { URL(fileURLWithPath: $0) }
         let resume = args.string("resume").map { URL(fileURLWithPath: $0) }
         let svg = args.string("svg").map { URL(fileURLWithPath: $0) } ?? out?.appendingPathComponent("training.svg")
-        let history = try train(model, data: data, options: options, out: out, resume: resume, svg: svg, quiet: args.has("json"))
+        let history = try train(model, data: data, options: options, plan: plan, out: out, resume: resume, svg: svg, quiet: args.has("json"))
         if args.has("json") { try printJSON(history) }
     }
 }
 
 /// Trains with a progress bar and an epoch table on standard error; returns the epoch reports.
-func train(_ model: Model, data: (train: Dataset, test: Dataset), options: TrainingOptions, out: URL?, resume: URL? = nil,
-           svg: URL? = nil, quiet: Bool) throws -> [EpochReport] {
-    let trainer = try Trainer(model: model, options: options)
+func train(_ model: Model, data: (train: Dataset, test: Dataset), options: TrainingOptions, plan: TrainingPlan? = nil, out: URL?,
+           resume: URL? = nil, svg: URL? = nil, quiet: Bool) throws -> [EpochReport] {
+    let trainer = try plan.map { try Trainer(plan: $0, model: model, options: options) } ?? Trainer(model: model, options: options)
     let firstEpoch = try resume.map { try trainer.loadCheckpoint(from: $0) } ?? 0
     if let resume { note("resumed from \(resume.path) after epoch \(firstEpoch), optimizer step \(trainer.step)") }
     note("model \(model.name): \(grouped(model.parameterCount)) parameters, arena \(bytes(trainer.arenaBytes)); "

@@ -1,0 +1,200 @@
+import Foundation
+
+/// Finds a sparse-update spec that fits an SRAM budget and gains the most accuracy.
+///
+/// 1. **Contribution analysis.** Short fine-tuning runs from the given weights:
+///    the classifier alone (the baseline), then the classifier plus the biases of
+///    the last k layers for several k, then the classifier plus the weights of one
+///    candidate layer at each ratio. Each run's validation accuracy minus the
+///    baseline's is that choice's contribution.
+/// 2. **Evolutionary search.** A spec is a bias depth and a ratio (or none) per
+///    candidate layer. Its score is the sum of its contributions (the additive
+///    estimate of the published method); its memory is the *real* planner's peak
+///    for the compiled plan, so layout, in-place reuse and scratch all count.
+///    Specs over budget are discarded. Seeded, so the same inputs give the same spec.
+/// 3. **Check.** The best spec is fine-tuned once more with the same short run
+///    and its measured accuracy reported next to the estimate.
+public struct SpecSearch {
+    public struct Options: Sendable {
+        public var budget: Int = 256 * 1024
+        public var optimizer: Optimizer = .plainSGD
+        public var learningRate: Float = 0.01
+        /// Training samples per fine-tuning run (batch 1, one sample per step as on a device).
+        public var steps: Int = 600
+        /// Validation samples per evaluation.
+        public var validation: Int = 500
+        /// Conv/linear layers (before the classifier) considered for weight updates, counted from the end.
+        public var candidateLayers: Int = 6
+        public var biasDepths: [Int] = [2, 4, 8, 12, 16]
+        public var ratios: [Ratio] = [Ratio(1, 8)!, Ratio(1, 4)!, Ratio(1, 2)!, .one]
+        public var population = 40
+        public var generations = 40
+        public var seed: UInt64 = 0
+        public init() {}
+    }
+
+    /// One measured fine-tuning run.
+    public struct Trial: Codable, Hashable, Sendable {
+        public var label: String
+        public var accuracy: Double
+        /// Accuracy minus the classifier-only baseline.
+        public var gain: Double
+        public var peakSRAM: Int
+    }
+
+    public struct Result: Codable, Sendable {
+        public var baseline: Trial
+        public var trials: [Trial]
+        /// The chosen spec in the spec-file format.
+        public var specJSON: String
+        public var specSummary: [String]
+        public var estimatedGain: Double
+        public var measured: Trial
+        public var evaluatedSpecs: Int
+        public var budget: Int
+    }
+
+    public let model: Model
+    public let train: Dataset
+    public let validation: Dataset
+    public let options: Options
+
+    public init(model: Model, train: Dataset, validation: Dataset, options: Options) {
+        self.model = model
+        self.train = train
+        self.validation = validation
+        self.options = options
+    }
+
+    /// A candidate: bias depth and a ratio index per candidate layer (nil = frozen weights).
+    struct Genome: Hashable {
+        var biasDepth: Int
+        var ratios: [Int?]
+    }
+
+    /// Runs the search; `progress(done, total, label)` reports each fine-tuning run.
+    public func run(progress: (Int, Int, String) -> Void = { _, _, _ in }) throws -> Result {
+        let layers = try UpdateSpec.full.resolve(model).map(\.layer)
+        let candidates = Array(layers.dropLast().suffix(options.candidateLayers))
+        let depths = options.biasDepths.filter { $0 <= layers.count }
+        let total = 2 + depths.count + candidates.count * options.ratios.count
+        var done = 0
+        func measure(_ label: String, _ spec: UpdateSpec) throws -> Trial {
+            progress(done, total, label)
+            defer { done += 1 }
+            return try fineTune(label, spec)
+        }
+        var baseline = try measure("classifier only", .classifierOnly)
+        baseline.gain = 0
+        var trials: [Trial] = []
+        var biasGain = [Int: Double]()
+        for k in depths {
+            let t = try measure("bias of last \(k)", UpdateSpec([.lastLayers(k, .bias), .lastLayers(1, .allWeights)]))
+            biasGain[k] = t.accuracy - baseline.accuracy
+            trials.append(Trial(label: t.label, accuracy: t.accuracy, gain: t.accuracy - baseline.accuracy, peakSRAM: t.peakSRAM))
+        }
+        var weightGain = Array(repeating: Array(repeating: 0.0, count: options.ratios.count), count: candidates.count)
+        for (i, layer) in candidates.enumerated() {
+            for (r, ratio) in options.ratios.enumerated() {
+                let t = try measure("\(layer) weights \(ratio)", UpdateSpec([.layer(layer, .weights(ratio)), .lastLayers(1, .allWeights)]))
+                weightGain[i][r] = t.accuracy - baseline.accuracy
+                trials.append(Trial(label: t.label, accuracy: t.accuracy, gain: weightGain[i][r], peakSRAM: t.peakSRAM))
+            }
+        }
+
+        // Evolutionary search with the real planner as the memory constraint.
+        var rng = SeededGenerator(seed: options.seed)
+        var peaks = [Genome: Int]()
+        var evaluated = 0
+        func spec(_ g: Genome) -> UpdateSpec {
+            var rules: [UpdateSpec.Rule] = g.biasDepth > 0 ? [.lastLayers(g.biasDepth, .bias)] : []
+            for (i, r) in g.ratios.enumerated() { if let r { rules.append(.layer(candidates[i], .weights(options.ratios[r]))) } }
+            rules.append(.lastLayers(1, .allWeights))
+            return UpdateSpec(rules)
+        }
+        func score(_ g: Genome) -> Double {
+            var total = biasGain[g.biasDepth] ?? 0
+            for (i, r) in g.ratios.enumerated() {
+                if let r { total += weightGain[i][r] }
+            }
+            return total
+        }
+        func peak(_ g: Genome) -> Int {
+            if let p = peaks[g] { return p }
+            evaluated += 1
+            var c = CompileOptions()
+            c.spec = spec(g)
+            c.optimizer = options.optimizer
+            let p = (try? compilePlan(model, options: c).memory.peakSRAM) ?? Int.max
+            peaks[g] = p
+            return p
+        }
+        func fits(_ g: Genome) -> Bool { peak(g) <= options.budget }
+        func random() -> Genome {
+            Genome(biasDepth: ([0] + depths)[rng.nextInt(below: depths.count + 1)],
+                   ratios: candidates.map { _ in rng.nextInt(below: 2) == 0 ? nil : rng.nextInt(below: options.ratios.count) })
+        }
+        func mutate(_ g: Genome) -> Genome {
+            var m = g
+            if rng.nextInt(below: 3) == 0 { m.biasDepth = ([0] + depths)[rng.nextInt(below: depths.count + 1)] }
+            let i = rng.nextInt(below: max(candidates.count, 1))
+            if i < m.ratios.count { m.ratios[i] = rng.nextInt(below: 3) == 0 ? nil : rng.nextInt(below: options.ratios.count) }
+            return m
+        }
+        func crossover(_ a: Genome, _ b: Genome) -> Genome {
+            Genome(biasDepth: rng.nextInt(below: 2) == 0 ? a.biasDepth : b.biasDepth,
+                   ratios: zip(a.ratios, b.ratios).map { rng.nextInt(below: 2) == 0 ? $0 : $1 })
+        }
+        var population = [Genome(biasDepth: 0, ratios: candidates.map { _ in nil })]
+        while population.count < options.population { let g = random(); if fits(g) { population.append(g) } else { population.append(mutate(population[0])) } }
+        for _ in 0..<options.generations {
+            population = population.filter(fits).sorted { score($0) > score($1) }
+            let parents = Array(population.prefix(max(options.population / 4, 2)))
+            var next = parents
+            while next.count < options.population {
+                let a = parents[rng.nextInt(below: parents.count)], b = parents[rng.nextInt(below: parents.count)]
+                let child = rng.nextInt(below: 2) == 0 ? mutate(crossover(a, b)) : mutate(a)
+                if fits(child) { next.append(child) }
+                else if rng.nextInt(below: 4) == 0 { next.append(parents[0]) }
+            }
+            population = next
+        }
+        let best = population.filter(fits).max { score($0) < score($1) } ?? population[0]
+        let chosen = spec(best)
+        progress(done, total, "checking the chosen spec")
+        let measured = try fineTune("chosen spec", chosen)
+        progress(total, total, "done")
+        return Result(
+            baseline: baseline, trials: trials, specJSON: specFile(best, candidates: candidates),
+            specSummary: try chosen.resolve(model).filter { $0.update != .frozen }.map { "\($0.layer): \($0.update.description)" },
+            estimatedGain: score(best), measured: Trial(label: measured.label, accuracy: measured.accuracy,
+                                                        gain: measured.accuracy - baseline.accuracy, peakSRAM: measured.peakSRAM),
+            evaluatedSpecs: evaluated, budget: options.budget)
+    }
+
+    /// Fine-tunes a fresh copy of the model with `spec` (batch 1) and returns the validation accuracy and plan peak.
+    private func fineTune(_ label: String, _ spec: UpdateSpec) throws -> Trial {
+        var o = TrainingOptions()
+        o.spec = spec
+        o.optimizer = options.optimizer
+        o.batchSize = 1
+        o.epochs = 1
+        o.learningRate = options.learningRate
+        o.schedule = .constant
+        o.seed = options.seed
+        let trainer = try Trainer(model: model, options: o)
+        let part = train.subset(0..<min(options.steps, train.count))
+        _ = try trainer.trainEpoch(0, on: part)
+        let e = trainer.evaluate(validation.subset(0..<min(options.validation, validation.count)))
+        return Trial(label: label, accuracy: e.accuracy, gain: 0, peakSRAM: trainer.arenaBytes)
+    }
+
+    private func specFile(_ g: Genome, candidates: [String]) -> String {
+        var o: [String: JSONValue] = ["format": .string(UpdateSpec.fileFormat), "version": .int(1), "last_layers": .int(1)]
+        if g.biasDepth > 0 { o["bias_last_layers"] = .int(g.biasDepth) }
+        var layers: [String: JSONValue] = [:]
+        for (i, r) in g.ratios.enumerated() { if let r { layers[candidates[i]] = .string("weights \(options.ratios[r])") } }
+        if !layers.isEmpty { o["layers"] = .object(layers) }
+        return JSONValue.object(o).serialized(pretty: true) + "\n"
+    }
+}
