@@ -66,10 +66,11 @@ public func checkBudget(_ memory: MemoryPlan, graph: Graph, budget: Int) throws(
     throw BudgetError(peak: memory.peakSRAM, budget: budget, largest: largest, peakStep: graph[memory.peakStep].name)
 }
 
-/// Bytes as KB (1024 bytes) with one decimal.
+/// Bytes as KB (1024 bytes): whole numbers from 100 KB, else one decimal when not whole.
 public func kilobytes(_ bytes: Int) -> String {
     let kb = Double(bytes) / 1024
-    return kb >= 100 ? "\(Int(kb.rounded())) KB" : "\((kb * 10).rounded() / 10) KB"
+    if kb >= 100 || kb == kb.rounded() { return "\(Int(kb.rounded())) KB" }
+    return String(format: "%.1f KB", kb)
 }
 
 /// A tensor's name and its allocated bytes, for reports.

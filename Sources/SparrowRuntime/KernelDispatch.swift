@@ -29,7 +29,11 @@ func bindKernel(_ id: NodeID, in graph: Graph, address: (NodeID) -> UnsafeMutabl
     let y = node.type
     let out = f(id)
     let count = Int32(y.shape.elementCount)
-    precondition(!x.contains { graph[$0].op.isSplitWeight }, "'\(node.name)': split weights need the split kernels (in progress)")
+    // A weight read through a split view: the frozen tensor, the trainable slice and the channel list.
+    func split(_ w: NodeID) -> (w: UnsafeMutablePointer<Float>, slice: UnsafeMutablePointer<Float>, sel: UnsafePointer<Int32>, k: Int32)? {
+        guard case .splitWeight(let sel) = graph[w].op else { return nil }
+        return (f(graph[w].inputs[0]), f(graph[w].inputs[1]), indices(sel), Int32(sel.count))
+    }
     switch node.op {
     case .input, .label, .parameter, .constant, .optimizerState, .splitWeight:
         return nil
@@ -40,11 +44,19 @@ func bindKernel(_ id: NodeID, in graph: Graph, address: (NodeID) -> UnsafeMutabl
         return { _, core, cores in sp_gather_channels_f32(positions, channels, xp, idx, k, out, core, cores) }
     case .conv2d(let c):
         var s = convShape(c, input: graph[x[0]].type.shape, output: y.shape)
-        let (xp, wp, bp) = (f(x[0]), f(x[1]), x.count > 2 ? f(x[2]) : nil)
+        let (xp, bp) = (f(x[0]), x.count > 2 ? f(x[2]) : nil)
+        if let sp = split(x[1]) {
+            return { _, core, cores in sp_conv2d_fwd_split_f32(&s, xp, sp.w, sp.slice, sp.sel, sp.k, bp, out, core, cores) }
+        }
+        let wp = f(x[1])
         return { _, core, cores in sp_conv2d_fwd_f32(&s, xp, wp, bp, out, scratch, core, cores) }
     case .conv2dInputGrad(let c):
         var s = convShape(c, input: y.shape, output: graph[x[0]].type.shape)
-        let (dy, w) = (f(x[0]), f(x[1]))
+        let dy = f(x[0])
+        if let sp = split(x[1]) {
+            return { _, core, cores in sp_conv2d_bwd_input_split_f32(&s, dy, sp.w, sp.slice, sp.sel, sp.k, out, core, cores) }
+        }
+        let w = f(x[1])
         return { _, core, cores in sp_conv2d_bwd_input_f32(&s, dy, w, out, scratch, core, cores) }
     case .conv2dWeightGrad(let c):
         var s = convShape(c, input: graph[x[0]].type.shape, output: graph[x[1]].type.shape)
@@ -57,11 +69,19 @@ func bindKernel(_ id: NodeID, in graph: Graph, address: (NodeID) -> UnsafeMutabl
         return { ctx, core, cores in sp_bias_grad_f32(positions, channels, dy, out, ctx.accumulate, core, cores) }
     case .linear:
         let (i, o) = (Int32(graph[x[0]].type.shape[0]), count)
-        let (xp, wp, bp) = (f(x[0]), f(x[1]), x.count > 2 ? f(x[2]) : nil)
+        let (xp, bp) = (f(x[0]), x.count > 2 ? f(x[2]) : nil)
+        if let sp = split(x[1]) {
+            return { _, core, cores in sp_linear_fwd_split_f32(i, o, xp, sp.w, sp.slice, sp.sel, sp.k, bp, out, core, cores) }
+        }
+        let wp = f(x[1])
         return { _, core, cores in sp_linear_fwd_f32(i, o, xp, wp, bp, out, core, cores) }
     case .linearInputGrad:
         let (i, o) = (count, Int32(graph[x[0]].type.shape[0]))
-        let (dy, w) = (f(x[0]), f(x[1]))
+        let dy = f(x[0])
+        if let sp = split(x[1]) {
+            return { _, core, cores in sp_linear_bwd_input_split_f32(i, o, dy, sp.w, sp.slice, sp.sel, sp.k, out, core, cores) }
+        }
+        let w = f(x[1])
         return { _, core, cores in sp_linear_bwd_input_f32(i, o, dy, w, out, core, cores) }
     case .linearWeightGrad:
         let (i, o) = (Int32(graph[x[0]].type.shape[0]), Int32(graph[x[1]].type.shape[0]))

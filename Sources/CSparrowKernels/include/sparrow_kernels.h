@@ -186,6 +186,26 @@ void sp_adam_f32(int n, float *w, const float *g, float *m, float *v, float lr, 
 void sp_gather_channels_f32(int positions, int channels, const float *x, const int32_t *sel, int k,
                             float *x_sel, int core_id, int num_cores);
 
+/* ------------------------------------------------------ split weights
+ * A partially trained weight lives in two tensors: the full weight w (frozen,
+ * in flash; its values for the selected channels are ignored) and w_sel, which
+ * holds the selected input channels sel[0..k) (ascending) in the same layout
+ * with k instead of C input channels ([out_c][k_h][k_w][k] for a conv, [k_h][k_w][k]
+ * for a depthwise conv, [out][k] for a linear). These kernels compute exactly
+ * what the plain kernels compute on the merged weight, in the same operation
+ * order, so the bits are the same; they trade speed for never materialising the
+ * merged weight (no SRAM beyond the trainable slice). groups must be 1 or
+ * depthwise. Same splitting over cores as the plain kernels. */
+
+void sp_conv2d_fwd_split_f32(const sp_conv2d_shape *s, const float *x, const float *w, const float *w_sel,
+                             const int32_t *sel, int k, const float *b, float *y, int core_id, int num_cores);
+void sp_conv2d_bwd_input_split_f32(const sp_conv2d_shape *s, const float *dy, const float *w, const float *w_sel,
+                                   const int32_t *sel, int k, float *dx, int core_id, int num_cores);
+void sp_linear_fwd_split_f32(int in_features, int out_features, const float *x, const float *w, const float *w_sel,
+                             const int32_t *sel, int k, const float *b, float *y, int core_id, int num_cores);
+void sp_linear_bwd_input_split_f32(int in_features, int out_features, const float *dy, const float *w,
+                                   const float *w_sel, const int32_t *sel, int k, float *dx, int core_id, int num_cores);
+
 /* --------------------------------------------------------------------- math */
 
 /** e^x from fp32 +,-,*,/ and bit manipulation only (no libm, no double), so
