@@ -72,8 +72,22 @@ public struct SpecSearch {
         var ratios: [Int?]
     }
 
+    /// No spec, not even the classifier alone, fits the budget.
+    public struct NothingFits: Error, CustomStringConvertible {
+        public var smallest: Int
+        public var budget: Int
+        public var description: String {
+            "no update spec fits \(kilobytes(budget)): training only the classifier already needs \(kilobytes(smallest)) of SRAM; raise --budget"
+        }
+    }
+
     /// Runs the search; `progress(done, total, label)` reports each fine-tuning run.
     public func run(progress: (Int, Int, String) -> Void = { _, _, _ in }) throws -> Result {
+        var check = CompileOptions()
+        check.spec = .classifierOnly
+        check.optimizer = options.optimizer
+        let smallest = try compilePlan(model, options: check).memory.peakSRAM
+        guard smallest <= options.budget else { throw NothingFits(smallest: smallest, budget: options.budget) }
         let layers = try UpdateSpec.full.resolve(model).map(\.layer)
         let candidates = Array(layers.dropLast().suffix(options.candidateLayers))
         let depths = options.biasDepths.filter { $0 <= layers.count }

@@ -8,7 +8,7 @@ struct SearchCommand: Command {
     static let usage = "sparrow search [--model M] [--weights W] [--data DIR] [--budget 256KB] [--out spec.json]"
     static let specs: [OptionSpec] = [
         OptionSpec(name: "model", valueName: "MODEL", help: "Zoo model name or architecture JSON.", defaultValue: "cnn-small"),
-        OptionSpec(name: "weights", valueName: "FILE", help: "Pretrained weights to fine-tune from.", defaultValue: "models/cnn-small.safetensors for cnn-small"),
+        OptionSpec(name: "weights", valueName: "FILE", help: "Pretrained weights to fine-tune from (default for cnn-small: models/cnn-small.safetensors)."),
         OptionSpec(name: "data", valueName: "DIR", help: "IDX dataset directory (its training part is split into fine-tuning and validation samples).",
                    defaultValue: "datasets/fashion-mnist"),
         OptionSpec(name: "budget", valueName: "SIZE", help: "SRAM budget (KB = 1024 bytes).", defaultValue: "256KB"),

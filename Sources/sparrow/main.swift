@@ -17,7 +17,7 @@ let commands: [any Command.Type] = [DemoCommand.self, TrainCommand.self, EvalCom
 func exitCode(for error: Error) -> Int32 {
     switch error {
     case is UsageError, is ModelFileError, is DataError, is RuntimeError, is AutodiffError, is ModelError, is GraphError,
-         is SpecError, is BudgetError, is PlanFileError:
+         is SpecError, is BudgetError, is PlanFileError, is SpecSearch.NothingFits:
         return 1
     default:
         return 2
