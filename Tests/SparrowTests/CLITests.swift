@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 @Suite struct CLITests {
-    @Test(arguments: ["demo", "train", "eval", "info", "bench"])
+    @Test(arguments: ["demo", "train", "eval", "info", "compile", "search", "bench"])
     func everySubcommandHasHelp(_ command: String) throws {
         let r = try Repo.sparrow([command, "--help"])
         #expect(r.code == 0)
@@ -34,6 +34,31 @@ import Testing
         }
         let typo = try Repo.sparrow(["train", "--epochz", "3"])
         #expect(typo.err.contains("did you mean --epochs"))
+    }
+
+    /// compile → plan.json → plan show → train --plan, and the over-budget error.
+    @Test func compileShowAndTrainThroughAPlan() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sparrow-plan-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let plan = dir.appendingPathComponent("plan.json").path, svg = dir.appendingPathComponent("memory.svg").path
+        let c = try Repo.sparrow(["compile", "--model", "cnn-small", "--weights", "models/cnn-small.safetensors", "--spec", "sparse",
+                                  "--budget", "256KB", "--out", plan, "--svg", svg])
+        #expect(c.code == 0, "\(c.err)")
+        #expect(c.out.contains("peak SRAM") && c.out.contains("live-set lower bound"))
+        #expect(FileManager.default.fileExists(atPath: svg))
+        let show = try Repo.sparrow(["plan", "show", plan, "--json"])
+        #expect(show.code == 0, "\(show.err)")
+        let report = try JSONSerialization.jsonObject(with: Data(show.out.utf8)) as? [String: Any]
+        #expect((report?["peakSRAM"] as? Int ?? .max) <= 256 * 1024)
+        let t = try Repo.sparrow(["train", "--plan", plan, "--weights", "models/cnn-small.safetensors", "--epochs", "1",
+                                  "--train-limit", "64", "--test-limit", "64", "--json"])
+        #expect(t.code == 0, "\(t.err)")
+        let over = try Repo.sparrow(["compile", "--model", "cnn-small", "--spec", "full", "--budget", "100KB"])
+        #expect(over.code == 1)
+        #expect(over.err.contains("over the 100 KB budget") && over.err.contains("Largest tensors alive at the peak"))
+        let badSpec = try Repo.sparrow(["compile", "--spec", "last:two"])
+        #expect(badSpec.code == 1 && badSpec.err.contains("--spec"))
     }
 
     @Test func evalPrintsAccuracyAndConfusionAsJSON() throws {
