@@ -119,7 +119,7 @@ extension UpdateSpec {
             let weight = g[node.inputs[1]].name
             let bias = node.inputs.count > 2 ? g[node.inputs[2]].name : nil
             let w = g[node.inputs[1]].type.shape
-            var channelCount = w.dims.last ?? 0
+            let channelCount = w.dims.last ?? 0
             var plan = LayerPlan(layer: node.name, update: updates[k], weight: weight, bias: bias, channels: nil, channelCount: channelCount)
             switch updates[k] {
             case .frozen:
@@ -130,7 +130,6 @@ extension UpdateSpec {
                 if case .conv2d(let c) = node.op, c.groups > 1, !c.isDepthwise(inChannels: g[node.inputs[0]].type.shape[2]) {
                     guard r == .one else { throw .groupedPartialUpdate(node.name) }
                 }
-                channelCount = w.dims.last ?? 0
                 let k = r.count(of: channelCount)
                 if k < channelCount, let value = model.weights[weight] {
                     plan.channels = topChannels(value, count: k)
