@@ -24,6 +24,7 @@ public func deriveTrainingGraph(_ model: Model, spec: UpdateSpec, optimizer: Opt
 
 /// Derives the training graph of a forward graph with a loss.
 ///
+/// 0. Nodes neither the prediction nor the loss depends on are dropped.
 /// 1. Which nodes need a gradient is computed forward from the trainable
 ///    parameters (as ggml does): a node needs one when any input does, and only
 ///    nodes that reach the loss count. Back-propagation therefore stops at the
@@ -45,14 +46,13 @@ public func deriveTrainingGraph(_ model: Model, spec: UpdateSpec, optimizer: Opt
 ///   - trainable: names of the parameters trained whole; nil trains all of them.
 ///   - partial: weights trained on some input channels only.
 ///   - optimizer: the update rule, with its persistent state added per parameter.
-public func deriveTrainingGraph(_ forward: Graph, trainable names: Set<String>? = nil,
+public func deriveTrainingGraph(_ model: Graph, trainable names: Set<String>? = nil,
                                 partial: [String: ChannelSelection] = [:], optimizer: Optimizer,
                                 reorderUpdates: Bool = true) throws(AutodiffError) -> TrainingGraph {
-    do { try forward.verify() } catch { throw .graph(error) }
+    do { try model.verify() } catch { throw .graph(error) }
+    for n in model.nodes where !isForwardOp(n.op) { throw .notAForwardGraph(node: n.name, op: n.op.name) }
+    let forward = eliminatingDeadNodes(model)
     guard let loss = forward.loss else { throw .noLoss }
-    for (i, n) in forward.nodes.enumerated() where !isForwardOp(n.op) {
-        throw .notAForwardGraph(node: forward[i].name, op: n.op.name)
-    }
     let parameters = forward.ids { $0 == .parameter }
     var trainable = Set<NodeID>()
     for name in (names.map { Array($0) } ?? parameters.map { forward[$0].name }).sorted() + partial.keys.sorted() {

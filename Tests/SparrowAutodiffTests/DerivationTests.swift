@@ -70,6 +70,20 @@ import SparrowIR
         #expect(t.graph[g].op == .maskedGradient && t.graph[g].inputs[1] == mask)
     }
 
+    /// A layer nothing depends on is dropped, with its parameters.
+    @Test func deadNodesAreRemoved() throws {
+        var b = ModelBuilder(name: "dead", seed: 1)
+        let x = try b.input(Shape(4, 4, 1))
+        let used = try b.conv2d(x, outChannels: 2, kernel: 3, padding: 1, name: "used")
+        _ = try b.conv2d(x, outChannels: 3, kernel: 1, name: "unused")
+        let m = try b.softmaxCrossEntropy(try b.linear(try b.flatten(try b.relu(used)), outFeatures: 2))
+        let t = try deriveTrainingGraph(m.graph, optimizer: .plainSGD)
+        let names = Set(t.graph.nodes.map(\.name))
+        #expect(!names.contains("unused") && !names.contains("unused.weight") && !names.contains("unused.bias"))
+        #expect(names.contains("used") && names.contains("update/used.weight"))
+        try t.graph.verify()
+    }
+
     @Test func errorsNameTheProblem() throws {
         var b = ModelBuilder(name: "no-loss", seed: 1)
         let x = try b.linear(try b.flatten(try b.input(Shape(2, 2, 1))), outFeatures: 2)
