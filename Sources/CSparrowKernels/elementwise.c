@@ -32,17 +32,37 @@ void sp_relu6_f32(int n, const float *x, float *y, int core_id, int num_cores) {
   }
 }
 
+/* Bit k of the mask byte for x[0..7]: x[k] > 0, or 0 < x[k] < 6 when upper6.
+ * NaN compares false either way. A fixed count of 8 lets the compiler turn the
+ * byte into one vector compare and a sign-bit gather, without branches. */
+static inline unsigned mask_byte8(const float *x, int upper6) {
+  unsigned bits = 0;
+  for (int k = 0; k < 8; k++) {
+    float v = x[k];
+    unsigned on = upper6 ? (unsigned)(v > 0.0f) & (unsigned)(v < 6.0f) : (unsigned)(v > 0.0f);
+    bits |= on << k;
+  }
+  return bits;
+}
+
 /* Mask bytes [lo, hi) of n elements; upper6 selects the ReLU6 band 0 < x < 6. */
 static void build_mask(int n, const float *x, uint8_t *mask, int upper6, int core_id, int num_cores) {
   int lo, hi;
   sp_core_range((n + 7) / 8, 1, core_id, num_cores, &lo, &hi);
-  for (int byte = lo; byte < hi; byte++) {
+  int full = sp_min(hi, n / 8); /* bytes with all 8 elements present */
+  int byte = lo;
+  if (upper6) {
+    for (; byte < full; byte++) mask[byte] = (uint8_t)mask_byte8(x + (size_t)byte * 8, 1);
+  } else {
+    for (; byte < full; byte++) mask[byte] = (uint8_t)mask_byte8(x + (size_t)byte * 8, 0);
+  }
+  for (; byte < hi; byte++) {
     int base = byte * 8, count = sp_min(8, n - base);
     unsigned bits = 0;
     for (int k = 0; k < count; k++) {
       float v = x[base + k];
-      int on = upper6 ? (v > 0.0f && v < 6.0f) : (v > 0.0f);
-      bits |= (unsigned)on << k;
+      unsigned on = upper6 ? (unsigned)(v > 0.0f) & (unsigned)(v < 6.0f) : (unsigned)(v > 0.0f);
+      bits |= on << k;
     }
     mask[byte] = (uint8_t)bits;
   }
@@ -56,12 +76,21 @@ void sp_relu6_mask(int n, const float *x, uint8_t *mask, int core_id, int num_co
   build_mask(n, x, mask, 1, core_id, num_cores);
 }
 
+/* dx = bit ? dy : +0, as dy's bits AND an all-ones/all-zeros word: the same bits
+ * as the branch, and no data-dependent jump. One mask byte covers 8 elements;
+ * all 8 dy are loaded before any dx is stored, so dx == dy (in place) is fine. */
 void sp_mask_grad_f32(int n, const float *dy, const uint8_t *mask, float *dx, int core_id,
                       int num_cores) {
   int lo, hi;
   sp_core_range(n, 8, core_id, num_cores, &lo, &hi);
-  for (int i = lo; i < hi; i++) {
-    int on = (mask[i >> 3] >> (i & 7)) & 1;
-    dx[i] = on ? dy[i] : 0.0f;
+  int i = lo; /* a multiple of 8 */
+  for (; i + 8 <= hi; i += 8) {
+    uint32_t m = mask[i >> 3], t[8];
+    for (int k = 0; k < 8; k++) t[k] = sp_f2u(dy[i + k]) & (0u - (uint32_t)((m & (1u << k)) != 0));
+    for (int k = 0; k < 8; k++) dx[i + k] = sp_u2f(t[k]);
+  }
+  for (; i < hi; i++) {
+    uint32_t on = ((uint32_t)mask[i >> 3] >> (i & 7)) & 1u;
+    dx[i] = sp_u2f(sp_f2u(dy[i]) & (0u - on));
   }
 }

@@ -49,7 +49,7 @@ typedef struct {
   float beta2, one_minus_b2, eps, step, sqrt_bc2;
 } adam_consts;
 
-static inline void adam_element(float *w, float gi, float *m, float *v, const adam_consts *k) {
+SP_BLOCK void adam_element(float *w, float gi, float *m, float *v, const adam_consts *k) {
   /* PyTorch: exp_avg.lerp_(grad, 1 - beta1), with lerp's two numerically
    * stable forms chosen by weight < 0.5; then exp_avg_sq.mul_(beta2)
    * .addcmul_(grad, grad, value=1 - beta2); denom = sqrt(v) / sqrt(bc2) + eps;
@@ -62,9 +62,9 @@ static inline void adam_element(float *w, float gi, float *m, float *v, const ad
   *w = *w - k->step * (mi / denom);
 }
 
-void sp_adam_f32(int n, float *w, const float *g, float *m, float *v, float lr, float beta1,
-                 float beta2, float eps, float bias_correction1, float bias_correction2,
-                 float weight_decay, float grad_scale, int core_id, int num_cores) {
+SP_BLOCK void adam(int n, float *w, const float *g, float *m, float *v, float lr, float beta1,
+                   float beta2, float eps, float bias_correction1, float bias_correction2,
+                   float weight_decay, float grad_scale, int core_id, int num_cores) {
   int lo, hi;
   sp_core_range(n, 1, core_id, num_cores, &lo, &hi);
   adam_consts k;
@@ -81,4 +81,20 @@ void sp_adam_f32(int n, float *w, const float *g, float *m, float *v, float lr, 
   } else {
     for (int i = lo; i < hi; i++) adam_element(&w[i], g[i] * grad_scale, &m[i], &v[i], &k);
   }
+}
+
+SP_VARIANTS(adam,
+            (int n, float *w, const float *g, float *m, float *v, float lr, float beta1,
+             float beta2, float eps, float bias_correction1, float bias_correction2,
+             float weight_decay, float grad_scale, int core_id, int num_cores),
+            (n, w, g, m, v, lr, beta1, beta2, eps, bias_correction1, bias_correction2,
+             weight_decay, grad_scale, core_id, num_cores),
+            (n, w, g, m, v, lr, beta1, beta2, eps, bias_correction1, bias_correction2,
+             weight_decay, grad_scale, core_id, num_cores))
+
+void sp_adam_f32(int n, float *w, const float *g, float *m, float *v, float lr, float beta1,
+                 float beta2, float eps, float bias_correction1, float bias_correction2,
+                 float weight_decay, float grad_scale, int core_id, int num_cores) {
+  SP_CALL_BEST(adam, (n, w, g, m, v, lr, beta1, beta2, eps, bias_correction1, bias_correction2,
+                      weight_decay, grad_scale, core_id, num_cores));
 }
