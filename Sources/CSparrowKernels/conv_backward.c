@@ -10,6 +10,11 @@
  * Weight gradient: split over taps k = (kh, kw, ic-in-group); a core computes
  * dw[oc][k] for every oc of its taps, each as the sum over output positions
  * (oh, ow ascending) of x * dy. The reduction over positions is never split.
+ * The fused variant (sp_conv2d_bwd_weight_update_f32) runs the same blocks and,
+ * where the plain kernel stores a finished block of sums, copies them to a
+ * fixed-size local array and applies the optimizer update to those weights
+ * (sp_update_rows on SIMD hosts: gathered and vectorised; sp_update_run in
+ * place elsewhere), so no gradient tensor is ever written.
  *
  * Both inner loops run over SP_VB independent lanes (input channels for dx,
  * output channels for dw) that are contiguous in HWC memory, so the compiler
@@ -178,10 +183,12 @@ void sp_conv2d_bwd_input_f32(const sp_conv2d_shape *s, const float *dy, const fl
  * taps k, k+1, ... on input channels ic, ic+1, ... at the same (kh, kw), so all
  * read the same output positions. Each sum runs over those positions, (oh, ow)
  * ascending; the taps share every dy load and their accumulators are
- * independent. nb and ntap are literals at every call. */
+ * independent. nb and ntap are literals at every call; so is fused: 0 stores
+ * the sums into dw (accumulate: added), 1 applies the update uk to w[oc][k..]
+ * with them (dw unused). */
 SP_BLOCK void bwd_weight_block(const sp_conv2d_shape *s, const float *x, const float *dy, float *dw,
-                               int accumulate, int k, int kh, int kw, int ic, int oc0, int nb,
-                               int ntap) {
+                               int accumulate, const sp_update_step *uk, int fused, int k, int kh,
+                               int kw, int ic, int oc0, int nb, int ntap) {
   size_t taps = (size_t)s->k_h * s->k_w * (s->in_c / s->groups);
   float a0[SP_VB], a1[SP_VB], a2[SP_VB], a3[SP_VB];
   for (int j = 0; j < SP_VB; j++) a0[j] = a1[j] = a2[j] = a3[j] = 0.0f;
@@ -205,6 +212,25 @@ SP_BLOCK void bwd_weight_block(const sp_conv2d_shape *s, const float *x, const f
       }
     }
   }
+  if (fused) {
+    /* Staged as gl[j][i] = the sum of channel oc0 + j, tap k + i: row j is
+     * ntap consecutive weights. The copy runs over all SP_VB lanes (a fixed
+     * count: the unused lanes hold +0) so that the accumulators are never
+     * addressed and stay in registers during the loop above. */
+    float gl[4 * SP_VB];
+    for (int j = 0; j < SP_VB; j++) {
+      gl[j * ntap] = a0[j];
+      if (ntap > 1) gl[j * ntap + 1] = a1[j];
+      if (ntap > 2) gl[j * ntap + 2] = a2[j];
+      if (ntap > 3) gl[j * ntap + 3] = a3[j];
+    }
+    size_t w0 = (size_t)oc0 * taps + (size_t)k;
+    if (SP_SIMD)
+      sp_update_rows(uk, w0, taps, gl, nb, ntap);
+    else
+      for (int j = 0; j < nb; j++) sp_update_run(uk, w0 + (size_t)j * taps, gl + j * ntap, ntap);
+    return;
+  }
   float *dst = dw + (size_t)oc0 * taps + (size_t)k;
   for (int j = 0; j < nb; j++) {
     float *o = dst + (size_t)j * taps;
@@ -218,32 +244,34 @@ SP_BLOCK void bwd_weight_block(const sp_conv2d_shape *s, const float *x, const f
 /* One output-channel block of ntap taps; nb a literal for the full-width sizes.
  * Only blocks of 16 or 8 channels come here with ntap > 1. */
 SP_BLOCK void bwd_weight_dispatch(const sp_conv2d_shape *s, const float *x, const float *dy,
-                                  float *dw, int accumulate, int k, int kh, int kw, int ic, int oc0,
-                                  int nb, int ntap, int maxtap) {
-#define BWD_WEIGHT_GROUPS(n)                                                                 \
-  do {                                                                                       \
-    if (maxtap >= 4 && ntap == 4)                                                            \
-      bwd_weight_block(s, x, dy, dw, accumulate, k, kh, kw, ic, oc0, n, 4);                  \
-    else if (maxtap >= 3 && ntap == 3)                                                       \
-      bwd_weight_block(s, x, dy, dw, accumulate, k, kh, kw, ic, oc0, n, 3);                  \
-    else if (maxtap >= 2 && ntap == 2)                                                       \
-      bwd_weight_block(s, x, dy, dw, accumulate, k, kh, kw, ic, oc0, n, 2);                  \
-    else                                                                                     \
-      bwd_weight_block(s, x, dy, dw, accumulate, k, kh, kw, ic, oc0, n, 1);                  \
+                                  float *dw, int accumulate, const sp_update_step *uk, int fused,
+                                  int k, int kh, int kw, int ic, int oc0, int nb, int ntap,
+                                  int maxtap) {
+#define BWD_WEIGHT_GROUPS(n)                                                              \
+  do {                                                                                    \
+    if (maxtap >= 4 && ntap == 4)                                                         \
+      bwd_weight_block(s, x, dy, dw, accumulate, uk, fused, k, kh, kw, ic, oc0, n, 4);    \
+    else if (maxtap >= 3 && ntap == 3)                                                    \
+      bwd_weight_block(s, x, dy, dw, accumulate, uk, fused, k, kh, kw, ic, oc0, n, 3);    \
+    else if (maxtap >= 2 && ntap == 2)                                                    \
+      bwd_weight_block(s, x, dy, dw, accumulate, uk, fused, k, kh, kw, ic, oc0, n, 2);    \
+    else                                                                                  \
+      bwd_weight_block(s, x, dy, dw, accumulate, uk, fused, k, kh, kw, ic, oc0, n, 1);    \
   } while (0)
   switch (nb) {
     case 16: BWD_WEIGHT_GROUPS(16); break;
     case 8: BWD_WEIGHT_GROUPS(8); break;
-    case 4: bwd_weight_block(s, x, dy, dw, accumulate, k, kh, kw, ic, oc0, 4, 1); break;
-    default: bwd_weight_block(s, x, dy, dw, accumulate, k, kh, kw, ic, oc0, nb, 1); break;
+    case 4: bwd_weight_block(s, x, dy, dw, accumulate, uk, fused, k, kh, kw, ic, oc0, 4, 1); break;
+    default: bwd_weight_block(s, x, dy, dw, accumulate, uk, fused, k, kh, kw, ic, oc0, nb, 1); break;
   }
 #undef BWD_WEIGHT_GROUPS
 }
 
 /* The ordinary/grouped weight gradient (groups >= 1, not depthwise), up to
- * maxtap (a literal) taps per pass. */
-SP_BLOCK void conv_bwd_weight(const sp_conv2d_shape *s, const float *x, const float *dy, float *dw,
-                              int accumulate, int core_id, int num_cores, int maxtap) {
+ * maxtap (a literal) taps per pass; fused (a literal) as in bwd_weight_block. */
+SP_BLOCK void conv_bwd_weight_body(const sp_conv2d_shape *s, const float *x, const float *dy,
+                                   float *dw, int accumulate, const sp_update_step *uk, int fused,
+                                   int core_id, int num_cores, int maxtap) {
   int icg = s->in_c / s->groups, ocg = s->out_c / s->groups;
   int taps = s->k_h * s->k_w * icg;
   int lo, hi;
@@ -259,15 +287,21 @@ SP_BLOCK void conv_bwd_weight(const sp_conv2d_shape *s, const float *x, const fl
         int oc0 = g * ocg + o0;
         nb = sp_block_width(ocg - o0);
         if (nb >= 8) {
-          bwd_weight_dispatch(s, x, dy, dw, accumulate, k, kh, kw, ic, oc0, nb, nt, maxtap);
+          bwd_weight_dispatch(s, x, dy, dw, accumulate, uk, fused, k, kh, kw, ic, oc0, nb, nt,
+                              maxtap);
         } else {
           for (int i = 0; i < nt; i++)
-            bwd_weight_dispatch(s, x, dy, dw, accumulate, k + i, kh, kw, ic + i, oc0, nb, 1,
-                                maxtap);
+            bwd_weight_dispatch(s, x, dy, dw, accumulate, uk, fused, k + i, kh, kw, ic + i, oc0,
+                                nb, 1, maxtap);
         }
       }
     }
   }
+}
+
+SP_BLOCK void conv_bwd_weight(const sp_conv2d_shape *s, const float *x, const float *dy, float *dw,
+                              int accumulate, int core_id, int num_cores, int maxtap) {
+  conv_bwd_weight_body(s, x, dy, dw, accumulate, NULL, 0, core_id, num_cores, maxtap);
 }
 
 SP_VARIANTS(conv_bwd_weight,
@@ -285,4 +319,31 @@ void sp_conv2d_bwd_weight_f32(const sp_conv2d_shape *s, const float *x, const fl
     return;
   }
   SP_CALL_BEST(conv_bwd_weight, (s, x, dy, dw, accumulate, core_id, num_cores));
+}
+
+/* The fused weight gradient + update; the step constants live in this
+ * function's frame (registers), recomputed identically by every core. */
+SP_BLOCK void conv_bwd_weight_update(const sp_conv2d_shape *s, const float *x, const float *dy,
+                                     const sp_update *u, int core_id, int num_cores, int maxtap) {
+  sp_update_step step;
+  if (!sp_update_step_from(&step, u)) return;
+  conv_bwd_weight_body(s, x, dy, NULL, 0, &step, 1, core_id, num_cores, maxtap);
+}
+
+SP_VARIANTS(conv_bwd_weight_update,
+            (const sp_conv2d_shape *s, const float *x, const float *dy, const sp_update *u,
+             int core_id, int num_cores),
+            (s, x, dy, u, core_id, num_cores, SP_PAIR),
+            (s, x, dy, u, core_id, num_cores, SP_WIDE))
+
+void sp_conv2d_bwd_weight_update_f32(const sp_conv2d_shape *s, const float *x, const float *dy,
+                                     const sp_update *u, float *scratch, int core_id,
+                                     int num_cores) {
+  (void)scratch;
+  if (s->groups <= 0) return;
+  if (sp_conv_is_depthwise(s)) {
+    sp_dwconv_bwd_weight_update(s, x, dy, u, core_id, num_cores);
+    return;
+  }
+  SP_CALL_BEST(conv_bwd_weight_update, (s, x, dy, u, core_id, num_cores));
 }

@@ -10,7 +10,9 @@
  * sum over covering output positions, oh, ow ascending), weight gradient over
  * (tap, block of SP_VB channels) items, each a sum over output positions (oh, ow
  * ascending). One core computes each element completely, in an order that does
- * not depend on the number of cores.
+ * not depend on the number of cores. The fused weight gradient + update runs
+ * the same items and applies the update to each finished block of sums instead
+ * of storing it.
  */
 #include "sp_internal.h"
 
@@ -114,9 +116,12 @@ void sp_dwconv_bwd_input(const sp_conv2d_shape *s, const float *dy, const float 
   SP_CALL_BEST(dw_bwd_input, (s, dy, w, dx, core_id, num_cores));
 }
 
-/* dw[tap][c0..c0+nb-1] (+)= sum over the tap's output positions (oh, ow ascending). */
+/* dw[tap][c0..c0+nb-1] (+)= sum over the tap's output positions (oh, ow
+ * ascending); with fused (a literal) = 1, the update uk is applied to
+ * w[tap][c0..c0+nb-1] with those sums instead (dw unused). */
 SP_BLOCK void dw_bwd_weight_block(const sp_conv2d_shape *s, const float *x, const float *dy,
-                                  float *dw, int accumulate, int tap, int c0, int nb) {
+                                  float *dw, int accumulate, const sp_update_step *uk, int fused,
+                                  int tap, int c0, int nb) {
   int c = s->in_c;
   int kh = tap / s->k_w, kw = tap % s->k_w;
   float acc[SP_VB];
@@ -133,12 +138,21 @@ SP_BLOCK void dw_bwd_weight_block(const sp_conv2d_shape *s, const float *x, cons
       for (int j = 0; j < nb; j++) acc[j] += xp[j] * dyp[j];
     }
   }
+  if (fused) {
+    /* Copied out whole (a fixed count) so that acc is never addressed and
+     * stays in registers. */
+    float g[SP_VB];
+    for (int j = 0; j < SP_VB; j++) g[j] = acc[j];
+    sp_update_run(uk, (size_t)tap * c + c0, g, nb);
+    return;
+  }
   float *d = dw + (size_t)tap * c + c0;
   for (int j = 0; j < nb; j++) d[j] = accumulate ? d[j] + acc[j] : acc[j];
 }
 
-SP_BLOCK void dw_bwd_weight(const sp_conv2d_shape *s, const float *x, const float *dy, float *dw,
-                            int accumulate, int core_id, int num_cores) {
+SP_BLOCK void dw_bwd_weight_body(const sp_conv2d_shape *s, const float *x, const float *dy,
+                                 float *dw, int accumulate, const sp_update_step *uk, int fused,
+                                 int core_id, int num_cores) {
   int c = s->in_c;
   int blocks = (c + SP_VB - 1) / SP_VB;
   int lo, hi;
@@ -147,10 +161,15 @@ SP_BLOCK void dw_bwd_weight(const sp_conv2d_shape *s, const float *x, const floa
     int tap = item / blocks, c0 = (item % blocks) * SP_VB;
     int nb = sp_min(SP_VB, c - c0);
     switch (nb) {
-      case 16: dw_bwd_weight_block(s, x, dy, dw, accumulate, tap, c0, 16); break;
-      default: dw_bwd_weight_block(s, x, dy, dw, accumulate, tap, c0, nb); break;
+      case 16: dw_bwd_weight_block(s, x, dy, dw, accumulate, uk, fused, tap, c0, 16); break;
+      default: dw_bwd_weight_block(s, x, dy, dw, accumulate, uk, fused, tap, c0, nb); break;
     }
   }
+}
+
+SP_BLOCK void dw_bwd_weight(const sp_conv2d_shape *s, const float *x, const float *dy, float *dw,
+                            int accumulate, int core_id, int num_cores) {
+  dw_bwd_weight_body(s, x, dy, dw, accumulate, NULL, 0, core_id, num_cores);
 }
 
 SP_VARIANTS(dw_bwd_weight,
@@ -162,4 +181,24 @@ SP_VARIANTS(dw_bwd_weight,
 void sp_dwconv_bwd_weight(const sp_conv2d_shape *s, const float *x, const float *dy, float *dw,
                           int accumulate, int core_id, int num_cores) {
   SP_CALL_BEST(dw_bwd_weight, (s, x, dy, dw, accumulate, core_id, num_cores));
+}
+
+/* The fused weight gradient + update; the step constants live in this
+ * function's frame, recomputed identically by every core. */
+SP_BLOCK void dw_bwd_weight_update(const sp_conv2d_shape *s, const float *x, const float *dy,
+                                   const sp_update *u, int core_id, int num_cores) {
+  sp_update_step step;
+  if (!sp_update_step_from(&step, u)) return;
+  dw_bwd_weight_body(s, x, dy, NULL, 0, &step, 1, core_id, num_cores);
+}
+
+SP_VARIANTS(dw_bwd_weight_update,
+            (const sp_conv2d_shape *s, const float *x, const float *dy, const sp_update *u,
+             int core_id, int num_cores),
+            (s, x, dy, u, core_id, num_cores),
+            (s, x, dy, u, core_id, num_cores))
+
+void sp_dwconv_bwd_weight_update(const sp_conv2d_shape *s, const float *x, const float *dy,
+                                 const sp_update *u, int core_id, int num_cores) {
+  SP_CALL_BEST(dw_bwd_weight_update, (s, x, dy, u, core_id, num_cores));
 }

@@ -7,7 +7,9 @@
  * of a 1x1 conv on a 1x1 input, bit for bit.
  * Input gradient: split over inputs; dx[i] = sum over o ascending of dy[o]*w[o][i],
  * computed axpy-style (lanes are different i).
- * Weight gradient: split over rows o; dw[o][i] (+)= +0 + dy[o]*x[i].
+ * Weight gradient: split over rows o; dw[o][i] (+)= +0 + dy[o]*x[i]. The fused
+ * kernel forms the same terms SP_VB at a time in a local array and applies the
+ * update to them (the row's gradient never exists in full).
  * Every element is computed by one core in an order independent of num_cores.
  */
 #include "sp_internal.h"
@@ -67,6 +69,26 @@ void sp_linear_bwd_weight_f32(int in_features, int out_features, const float *x,
       for (int i = 0; i < in_features; i++) row[i] = row[i] + (0.0f + x[i] * d);
     } else {
       for (int i = 0; i < in_features; i++) row[i] = 0.0f + x[i] * d;
+    }
+  }
+}
+
+void sp_linear_bwd_weight_update_f32(int in_features, int out_features, const float *x,
+                                     const float *dy, const sp_update *u, int core_id,
+                                     int num_cores) {
+  sp_update_step step;
+  if (!sp_update_step_from(&step, u)) return;
+  int lo, hi;
+  sp_core_range(out_features, 1, core_id, num_cores, &lo, &hi);
+  for (int o = lo; o < hi; o++) {
+    float d = dy[o];
+    size_t row = (size_t)o * in_features;
+    for (int i0 = 0, nb; i0 < in_features; i0 += nb) {
+      float g[SP_VB];
+      nb = sp_min(SP_VB, in_features - i0);
+      /* The term sp_linear_bwd_weight_f32 stores with accumulate = 0. */
+      for (int j = 0; j < nb; j++) g[j] = 0.0f + x[i0 + j] * d;
+      sp_update_run(&step, row + (size_t)i0, g, nb);
     }
   }
 }

@@ -44,6 +44,15 @@
 #define SP_PAIR 1
 #endif
 #endif
+/* 1 where the lanes of a block live in SIMD registers (the same test as
+ * SP_PAIR). Speed only: it picks how the fused updates are laid out. */
+#ifndef SP_SIMD
+#if defined(__SSE2__) || defined(__ARM_NEON) || defined(__wasm_simd128__)
+#define SP_SIMD 1
+#else
+#define SP_SIMD 0
+#endif
+#endif
 /* The same for the AVX2 variants: sixteen 256-bit registers hold four blocks,
  * and four independent adds in flight are needed to cover the add latency. */
 #ifndef SP_WIDE
@@ -208,5 +217,159 @@ void sp_dwconv_bwd_input(const sp_conv2d_shape *s, const float *dy, const float 
                          int core_id, int num_cores);
 void sp_dwconv_bwd_weight(const sp_conv2d_shape *s, const float *x, const float *dy, float *dw,
                           int accumulate, int core_id, int num_cores);
+
+/* ------------------------------------------------------ optimizer updates
+ * The one source of the per-element optimizer formulas: the optimizer kernels
+ * (optim.c) and the fused gradient + update kernels both go through
+ * sp_update_element, so an element fused into a gradient kernel gets exactly
+ * the operations sp_sgd_f32 / sp_sgd_momentum_f32 / sp_adam_f32 do on it. */
+
+/* Per-step constants of one update: the parameter and state buffers, the
+ * hyper-parameters and the scalars derived from them, computed identically by
+ * every core and every kernel (sp_update_step_init). */
+typedef struct {
+  int kind;  /* sp_update_kind */
+  int decay; /* weight_decay != 0: only then is weight_decay * w added (adding
+              * 0 * w instead would change the -0 and inf cases) */
+  float *w, *m, *v;          /* m: velocity (momentum) or first moment (Adam) */
+  float lr, weight_decay, grad_scale, momentum;
+  float lerp_w, lerp_w_rest; /* Adam: 1 - beta1 and 1 - (1 - beta1) */
+  float beta2, one_minus_b2, eps, step, sqrt_bc2; /* Adam: lr / bc1, sqrt(bc2) */
+} sp_update_step;
+
+/* Fills k. Returns 0 (k unusable) when w is NULL, kind is unknown or kind's
+ * state buffers are NULL; 1 otherwise. Fields that kind does not use are zero. */
+static inline int sp_update_step_init(sp_update_step *k, int kind, float *w, float *m, float *v,
+                                      float lr, float weight_decay, float grad_scale,
+                                      float momentum, float beta1, float beta2, float eps,
+                                      float bias_correction1, float bias_correction2) {
+  k->kind = kind;
+  k->decay = weight_decay != 0.0f;
+  k->w = w;
+  k->m = NULL;
+  k->v = NULL;
+  k->lr = lr;
+  k->weight_decay = weight_decay;
+  k->grad_scale = grad_scale;
+  k->momentum = 0.0f;
+  k->lerp_w = k->lerp_w_rest = k->beta2 = k->one_minus_b2 = k->eps = k->step = k->sqrt_bc2 = 0.0f;
+  if (w == NULL) return 0;
+  switch (kind) {
+    case SP_UPDATE_SGD:
+      return 1;
+    case SP_UPDATE_MOMENTUM:
+      k->m = m;
+      k->momentum = momentum;
+      return m != NULL;
+    case SP_UPDATE_ADAM:
+      k->m = m;
+      k->v = v;
+      k->lerp_w = 1.0f - beta1;
+      k->lerp_w_rest = 1.0f - k->lerp_w;
+      k->beta2 = beta2;
+      k->one_minus_b2 = 1.0f - beta2;
+      k->eps = eps;
+      k->step = lr / bias_correction1;
+      k->sqrt_bc2 = sp_sqrtf(bias_correction2);
+      return m != NULL && v != NULL;
+    default:
+      return 0;
+  }
+}
+
+/* The same from a public sp_update (NULL gives 0). */
+static inline int sp_update_step_from(sp_update_step *k, const sp_update *u) {
+  if (u == NULL) {
+    sp_update_step_init(k, -1, NULL, NULL, NULL, 0, 0, 0, 0, 0, 0, 0, 1, 1);
+    return 0;
+  }
+  return sp_update_step_init(k, (int)u->kind, u->w, u->m, u->v, u->lr, u->weight_decay,
+                             u->grad_scale, u->momentum, u->beta1, u->beta2, u->eps,
+                             u->bias_correction1, u->bias_correction2);
+}
+
+/* Updates one element w (with its state m, v) from its finished gradient g.
+ * kind and decay are literals at every call (sp_update_vec), so the branches
+ * fold away. First g' = g * grad_scale (+ weight_decay * w when decay), then:
+ *  SGD:      w = w - lr * g'
+ *  momentum: m = momentum * m + g'; w = w - lr * m   (PyTorch, dampening 0)
+ *  Adam:     PyTorch's order: m = exp_avg.lerp_(g', 1 - beta1), with lerp's two
+ *            stable forms chosen by weight < 0.5; v = beta2 v + ((1 - beta2) g') g';
+ *            denom = sqrt(v) / sqrt(bc2) + eps; w = w - (lr / bc1) * (m / denom). */
+SP_BLOCK void sp_update_element(const sp_update_step *k, int kind, int decay, float *w, float *m,
+                                float *v, float g) {
+  float gi = decay ? g * k->grad_scale + k->weight_decay * *w : g * k->grad_scale;
+  if (kind == SP_UPDATE_SGD) {
+    *w = *w - k->lr * gi;
+  } else if (kind == SP_UPDATE_MOMENTUM) {
+    float vel = k->momentum * *m + gi;
+    *m = vel;
+    *w = *w - k->lr * vel;
+  } else {
+    float mi = k->lerp_w < 0.5f ? *m + k->lerp_w * (gi - *m) : gi - (gi - *m) * k->lerp_w_rest;
+    float vi = k->beta2 * *v + (k->one_minus_b2 * gi) * gi;
+    float denom = sp_sqrtf(vi) / k->sqrt_bc2 + k->eps;
+    *m = mi;
+    *v = vi;
+    *w = *w - k->step * (mi / denom);
+  }
+}
+
+/* Updates the n elements w[0..n) (state m[0..n), v[0..n): pointers the kind
+ * does not use may be NULL or garbage) with the finished gradients g[0..n). k
+ * must come from a successful sp_update_step_init. The kind / decay switch runs
+ * once per call, so each loop is specialised (and may vectorise: the elements
+ * are independent). */
+SP_BLOCK void sp_update_vec(const sp_update_step *k, float *w, float *m, float *v, const float *g,
+                            int n) {
+#define SP_UPDATE_LOOP(kind, decay)                                                       \
+  for (int t = 0; t < n; t++)                                                             \
+    sp_update_element(k, kind, decay, w + t, kind != SP_UPDATE_SGD ? m + t : NULL,        \
+                      kind == SP_UPDATE_ADAM ? v + t : NULL, g[t])
+  switch (k->kind * 2 + k->decay) {
+    case SP_UPDATE_SGD * 2: SP_UPDATE_LOOP(SP_UPDATE_SGD, 0); break;
+    case SP_UPDATE_SGD * 2 + 1: SP_UPDATE_LOOP(SP_UPDATE_SGD, 1); break;
+    case SP_UPDATE_MOMENTUM * 2: SP_UPDATE_LOOP(SP_UPDATE_MOMENTUM, 0); break;
+    case SP_UPDATE_MOMENTUM * 2 + 1: SP_UPDATE_LOOP(SP_UPDATE_MOMENTUM, 1); break;
+    case SP_UPDATE_ADAM * 2: SP_UPDATE_LOOP(SP_UPDATE_ADAM, 0); break;
+    case SP_UPDATE_ADAM * 2 + 1: SP_UPDATE_LOOP(SP_UPDATE_ADAM, 1); break;
+    default: break;
+  }
+#undef SP_UPDATE_LOOP
+}
+
+/* Updates the n consecutive elements off, off+1, ... of k's parameter (and
+ * state) with the finished gradients g[0..n). */
+SP_BLOCK void sp_update_run(const sp_update_step *k, size_t off, const float *g, int n) {
+  sp_update_vec(k, k->w + off, k->m != NULL ? k->m + off : NULL, k->v != NULL ? k->v + off : NULL,
+                g, n);
+}
+
+/* Updates rows x cols elements: row r is the cols consecutive elements from
+ * off + r*stride, with gradients g[r*cols .. r*cols + cols); rows * cols <=
+ * 4*SP_VB. For SIMD hosts: the elements and their state are gathered into
+ * local arrays, updated as one vectorised run (Adam's sqrt and divide
+ * especially), then scattered back. The same operations on the same values as
+ * updating each row in place (sp_update_run): copies do not change bits. */
+SP_BLOCK void sp_update_rows(const sp_update_step *k, size_t off, size_t stride, const float *g,
+                             int rows, int cols) {
+  float wl[4 * SP_VB], ml[4 * SP_VB], vl[4 * SP_VB];
+  float *w = k->w + off, *m = k->m != NULL ? k->m + off : NULL, *v = k->v != NULL ? k->v + off : NULL;
+#define SP_ROWS_COPY(dst, dst_at, src, src_at)   \
+  for (int r = 0; r < rows; r++)                 \
+    for (int c = 0; c < cols; c++) dst[dst_at] = src[src_at]
+  SP_ROWS_COPY(wl, r * cols + c, w, (size_t)r * stride + (size_t)c);
+  if (m != NULL) SP_ROWS_COPY(ml, r * cols + c, m, (size_t)r * stride + (size_t)c);
+  if (v != NULL) SP_ROWS_COPY(vl, r * cols + c, v, (size_t)r * stride + (size_t)c);
+  sp_update_vec(k, wl, ml, vl, g, rows * cols);
+  SP_ROWS_COPY(w, (size_t)r * stride + (size_t)c, wl, r * cols + c);
+  if (m != NULL) SP_ROWS_COPY(m, (size_t)r * stride + (size_t)c, ml, r * cols + c);
+  if (v != NULL) SP_ROWS_COPY(v, (size_t)r * stride + (size_t)c, vl, r * cols + c);
+#undef SP_ROWS_COPY
+}
+
+/* Depthwise weight gradient fused with the update u (depthwise.c). */
+void sp_dwconv_bwd_weight_update(const sp_conv2d_shape *s, const float *x, const float *dy,
+                                 const sp_update *u, int core_id, int num_cores);
 
 #endif /* SP_INTERNAL_H */

@@ -46,9 +46,10 @@ typedef struct {
   int groups;                  /* 1 = ordinary; in_c == out_c == groups = depthwise */
 } sp_conv2d_shape;
 
-/** Floats of scratch that any of the three conv kernels needs for num_cores cores
- *  (0 for depthwise). The kernels split it into equal per-core chunks. Today only
- *  the ordinary/grouped forward uses it: k_h*k_w*(in_c/groups)*16 floats per core
+/** Floats of scratch that any of the conv kernels (forward, input gradient,
+ *  weight gradient, fused weight update) needs for num_cores cores (0 for
+ *  depthwise). The kernels split it into equal per-core chunks. Today only the
+ *  ordinary/grouped forward uses it: k_h*k_w*(in_c/groups)*16 floats per core
  *  (the weights of 16 output channels, interleaved). Passing scratch = NULL is
  *  allowed and gives bit-identical results, only slower. */
 size_t sp_conv2d_scratch_floats(const sp_conv2d_shape *s, int num_cores);
@@ -159,7 +160,9 @@ void sp_mse_bwd_f32(int n, const float *pred, const float *target, float *dpred,
 /* --------------------------------------------------------------- optimizers */
 /* In place, split over elements. Every update first forms g' = g * grad_scale
  * (grad_scale = 1/batch), then, when weight_decay != 0, g' = g' + weight_decay * w
- * (L2, PyTorch style). State buffers (velocity, m, v) start at zero. */
+ * (L2, PyTorch style). State buffers (velocity, m, v) start at zero. A NULL w or
+ * state buffer makes the kernel do nothing. The fused kernels below apply the
+ * same per-element formulas. */
 
 /** w = w - lr * g'. */
 void sp_sgd_f32(int n, float *w, const float *g, float lr, float weight_decay, float grad_scale,
@@ -177,6 +180,54 @@ void sp_sgd_momentum_f32(int n, float *w, const float *g, float *velocity, float
 void sp_adam_f32(int n, float *w, const float *g, float *m, float *v, float lr, float beta1,
                  float beta2, float eps, float bias_correction1, float bias_correction2,
                  float weight_decay, float grad_scale, int core_id, int num_cores);
+
+/* ------------------------------------------------- fused gradient + update
+ * On batch-1 training an update can run as soon as each gradient element is
+ * known, so the gradient tensor never exists in memory. These kernels compute
+ * the weight (bias) gradient exactly as the plain kernel does with
+ * accumulate = 0 — same split over cores, same summation order — and, instead
+ * of storing an element, apply the optimizer update to it right away, with the
+ * per-element formula of sp_sgd_f32 / sp_sgd_momentum_f32 / sp_adam_f32 (one
+ * source of it in the library). So for every element and every num_cores the
+ * results (w, m, v) equal, bit for bit, the plain gradient kernel into a buffer
+ * followed by the matching optimizer kernel with the same hyper-parameters.
+ * A core updates only the elements whose gradient it computes; an element's
+ * update runs after its gradient is complete. Nothing else in the kernel reads
+ * the parameter, so u->w must not alias x or dy (run the input gradient, which
+ * reads w, before these). u->w, u->m, u->v must not overlap each other.
+ * An invalid u (NULL, w NULL, m NULL for momentum, m or v NULL for Adam, an
+ * unknown kind) makes the kernel do nothing. */
+
+/** How to apply an update in place; mirrors sp_sgd_f32 / sp_sgd_momentum_f32 / sp_adam_f32. */
+typedef enum { SP_UPDATE_SGD = 0, SP_UPDATE_MOMENTUM = 1, SP_UPDATE_ADAM = 2 } sp_update_kind;
+typedef struct {
+  sp_update_kind kind;
+  float *w;            /* the parameter, updated in place (same layout as the gradient) */
+  float *m, *v;        /* momentum velocity (m) / Adam moments (m, v); NULL when unused */
+  float lr, weight_decay, grad_scale, momentum, beta1, beta2, eps, bias_correction1, bias_correction2;
+  /* SGD reads lr, weight_decay, grad_scale; momentum also momentum; Adam also
+   * beta1, beta2, eps, bias_correction1, bias_correction2 (as sp_adam_f32). */
+} sp_update;
+
+/** sp_conv2d_bwd_weight_f32 (accumulate = 0) fused with the update u of the conv
+ *  weight ([out_c][k_h][k_w][in_c/groups]; depthwise [k_h][k_w][c]; u->m, u->v
+ *  the same layout). Ordinary, grouped and depthwise shapes. Each weight's
+ *  gradient is +0 then + x[tap] * dy over output positions (oh, ow ascending),
+ *  as in the plain kernel. Same split as the plain kernel: over taps
+ *  (kh, kw, ic-in-group) for ordinary/grouped convs (a core updates w[oc][tap]
+ *  for every oc of its taps), over (tap, block of 16 channels) items for
+ *  depthwise. scratch is not used (NULL is fine): a block's sums are staged in
+ *  a fixed-size local array; sp_conv2d_scratch_floats covers this kernel. */
+void sp_conv2d_bwd_weight_update_f32(const sp_conv2d_shape *s, const float *x, const float *dy,
+                                     const sp_update *u, float *scratch, int core_id, int num_cores);
+/** sp_linear_bwd_weight_f32 (accumulate = 0) fused with the update u of w
+ *  [out][in]: gradient +0 + x[i]*dy[o]. Split over rows o. */
+void sp_linear_bwd_weight_update_f32(int in_features, int out_features, const float *x,
+                                     const float *dy, const sp_update *u, int core_id, int num_cores);
+/** sp_bias_grad_f32 (accumulate = 0) fused with the update u of the bias
+ *  [channels]: gradient = sum over p ascending of dy[p][c]. Split over channels. */
+void sp_bias_grad_update_f32(int positions, int channels, const float *dy, const sp_update *u,
+                             int core_id, int num_cores);
 
 /* ------------------------------------------------------- channel selection */
 
