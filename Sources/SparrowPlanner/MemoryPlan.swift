@@ -8,6 +8,9 @@ public enum Region: String, Hashable, Sendable, Codable {
     case flash
     /// No bytes of its own: a view of other tensors (`reshape`, `splitWeight`, in-place results).
     case view
+    /// Never stored: a weight or bias gradient that its update consumes element by
+    /// element inside the gradient kernel (batch-1 plans with updates reordered).
+    case fused
 }
 
 /// Where every tensor of a graph lives, for a schedule that runs the nodes in order.

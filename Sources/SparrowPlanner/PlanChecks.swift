@@ -88,6 +88,7 @@ struct PlanChecks {
         let m = memory
         var updated = Set<NodeID>()
         for i in graph.ids { if case .update = graph[i].op { updated.insert(graph[i].inputs[0]) } }
+        let consumers = graph.consumers()
         var flash = 0
         for i in graph.ids {
             let node = graph[i], s = m.storage[i], kind = OpCoding.kind(of: node.op)
@@ -96,6 +97,13 @@ struct PlanChecks {
                 case .reshape, .update: return true
                 default: return false
                 }
+            }
+            if m.regions[i] == .fused {
+                guard s == i, m.sizes[i] == 0, m.offsets[i] == 0 else { throw fail(i, "a fused gradient is never stored: no bytes, offset 0, no storage") }
+                guard isFusable(i, in: graph, consumers: consumers) else {
+                    throw fail(i, "only a weight or bias gradient read by nothing but its parameter's update can be fused")
+                }
+                continue
             }
             guard m.regions[i] == .view else {
                 guard s == i else { throw fail(i, "an allocation in \(m.regions[i].rawValue) is its own storage; 'storage' is for views") }

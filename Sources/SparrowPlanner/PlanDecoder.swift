@@ -137,7 +137,7 @@ struct PlanDecoder {
                 throw .graph(file: file, entry: name, error)
             }
             let r = try f.string("region")
-            guard let region = Region(rawValue: r) else { throw f.invalid("region", "'\(r)' is not a region; known: sram, flash, view") }
+            guard let region = Region(rawValue: r) else { throw f.invalid("region", "'\(r)' is not a region; known: sram, flash, view, fused") }
             let live = try f.ints("live", count: 2, 0...Int.max)
             guard live[0] <= live[1], live[1] < n, live[0] <= k, k <= live[1] else {
                 throw f.invalid("live", "[\(live[0]), \(live[1])] must be steps first ≤ last within 0…\(n - 1) that include the entry's own step \(k)")

@@ -11,18 +11,26 @@ public struct PlannerOptions: Hashable, Sendable {
     public var inPlace = true
     /// Bytes of kernel scratch reserved after the tensors.
     public var scratchBytes = 0
+    /// Let a weight or bias gradient that only its update reads be applied inside
+    /// the gradient kernel, so it is never stored (see `Region.fused`).
+    public var fuseUpdates = false
 
-    public init(pinned: Set<NodeID> = [], frozenInFlash: Bool = true, inPlace: Bool = true, scratchBytes: Int = 0) {
+    public init(pinned: Set<NodeID> = [], frozenInFlash: Bool = true, inPlace: Bool = true, scratchBytes: Int = 0,
+                fuseUpdates: Bool = false) {
         self.pinned = pinned
         self.frozenInFlash = frozenInFlash
         self.inPlace = inPlace
         self.scratchBytes = scratchBytes
+        self.fuseUpdates = fuseUpdates
     }
 }
 
 /// Plans where every tensor of `graph` lives when its nodes run in order.
 ///
 /// The algorithm, in four passes:
+/// 0. **Fusion.** With `fuseUpdates`, a weight or bias gradient whose only
+///    reader is its parameter's update is never stored: the gradient kernel
+///    applies the update element by element (`Region.fused`).
 /// 1. **Views.** `reshape` and `update` reuse their first input's bytes and
 ///    `splitWeight` has none (its kernels read both halves). With `inPlace`, an
 ///    elementwise op (activation, masked gradient, add) whose input dies at that
@@ -48,10 +56,15 @@ public func planMemory(_ graph: Graph, options: PlannerOptions = PlannerOptions(
     })
     var persistent = Array(repeating: false, count: n)
     for i in graph.ids where graph[i].op.isPersistentLeaf || options.pinned.contains(i) { persistent[i] = true }
+    var region = Array(repeating: Region.sram, count: n)
+
+    // 0. Fused gradients.
+    for g in graph.ids where options.fuseUpdates && !persistent[g] && isFusable(g, in: graph, consumers: consumers) {
+        region[g] = .fused
+    }
 
     // 1. Views: fixed ones first, so pinning reaches the allocation behind a view, then in-place results.
     var storage = Array(graph.ids)
-    var region = Array(repeating: Region.sram, count: n)
     for i in graph.ids {
         switch graph[i].op {
         case .reshape, .update:
@@ -101,7 +114,7 @@ public func planMemory(_ graph: Graph, options: PlannerOptions = PlannerOptions(
     var sizes = Array(repeating: 0, count: n)
     var offsets = Array(repeating: 0, count: n)
     var flash = 0
-    for i in graph.ids where region[i] != .view {
+    for i in graph.ids where region[i] != .view && region[i] != .fused {
         let frozen = (graph[i].op == .parameter && !updated.contains(i)) || graph[i].op == .constant
         if frozen && options.frozenInFlash {
             region[i] = .flash
@@ -149,6 +162,17 @@ public func planMemory(_ graph: Graph, options: PlannerOptions = PlannerOptions(
         plan.lowerBound = scratch
     }
     return plan
+}
+
+/// A weight or bias gradient read only by its parameter's update, as its gradient.
+func isFusable(_ g: NodeID, in graph: Graph, consumers: [[NodeID]]) -> Bool {
+    switch graph[g].op {
+    case .conv2dWeightGrad, .linearWeightGrad, .biasGrad: break
+    default: return false
+    }
+    guard consumers[g].count == 1, case .update = graph[consumers[g][0]].op else { return false }
+    let u = graph[consumers[g][0]]
+    return u.inputs.count > 1 && u.inputs[1] == g && !u.inputs[2...].contains(g)
 }
 
 /// The last node that reads allocation `r`, directly or through any view of it decided so far.

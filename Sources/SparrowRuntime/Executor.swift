@@ -86,10 +86,15 @@ public final class Executor {
         func address(_ id: NodeID) -> UnsafeMutableRawPointer {
             (regions[storage[id]] == .flash ? rom : sram) + offsets[id]
         }
+        let consumers = graph.consumers()
         for id in graph.ids {
             guard let call = bindKernel(id, in: graph, address: address, scratch: scratchPointer,
-                                        indices: { UnsafePointer(table + selections[$0]!) }) else { continue }
-            if case .update = graph[id].op { calls.append((id, true, call)) } else { calls.append((id, false, call)) }
+                                        indices: { UnsafePointer(table + selections[$0]!) },
+                                        fused: { regions[$0] == .fused }, fusedUpdate: { consumers[$0][0] }) else { continue }
+            // A fused gradient's call is its update: skipped with the updates.
+            let isUpdate: Bool
+            if case .update = graph[id].op { isUpdate = true } else { isUpdate = regions[id] == .fused }
+            calls.append((id, isUpdate, call))
         }
     }
 

@@ -19,8 +19,11 @@ typealias KernelCall = (_ context: StepContext, _ core: Int32, _ cores: Int32) -
 /// Binds node `id` to its C kernel. Leaves and views have no call. Tensor
 /// addresses come from `address`, the shared scratch from `scratch`, and the
 /// int32 channel lists of a selection (plan constants) from `indices`.
+/// A gradient whose plan region is `.fused` runs the fused kernel that applies
+/// `fusedUpdate` (its consumer update node) element by element; that update then has no call.
 func bindKernel(_ id: NodeID, in graph: Graph, address: (NodeID) -> UnsafeMutableRawPointer,
-                scratch: UnsafeMutablePointer<Float>, indices: (ChannelSelection) -> UnsafePointer<Int32>) -> KernelCall? {
+                scratch: UnsafeMutablePointer<Float>, indices: (ChannelSelection) -> UnsafePointer<Int32>,
+                fused: (NodeID) -> Bool, fusedUpdate: (NodeID) -> NodeID) -> KernelCall? {
     func f(_ id: NodeID) -> UnsafeMutablePointer<Float> { address(id).assumingMemoryBound(to: Float.self) }
     func u8(_ id: NodeID) -> UnsafeMutablePointer<UInt8> { address(id).assumingMemoryBound(to: UInt8.self) }
     func i32(_ id: NodeID) -> UnsafeMutablePointer<Int32> { address(id).assumingMemoryBound(to: Int32.self) }
@@ -34,6 +37,7 @@ func bindKernel(_ id: NodeID, in graph: Graph, address: (NodeID) -> UnsafeMutabl
         guard case .splitWeight(let sel) = graph[w].op else { return nil }
         return (f(graph[w].inputs[0]), f(graph[w].inputs[1]), indices(sel), Int32(sel.count))
     }
+    if fused(id) { return bindFusedUpdate(gradient: id, update: fusedUpdate(id), in: graph, address: address, scratch: scratch) }
     switch node.op {
     case .input, .label, .parameter, .constant, .optimizerState, .splitWeight:
         return nil
@@ -152,6 +156,7 @@ func bindKernel(_ id: NodeID, in graph: Graph, address: (NodeID) -> UnsafeMutabl
         let (p, t) = (f(x[0]), f(x[1]))
         return { _, core, cores in sp_mse_bwd_f32(count, p, t, out, core, cores) }
     case .update(let optimizer):
+        if fused(x[1]) { return nil }  // applied inside the gradient kernel
         let (w, g) = (f(x[0]), f(x[1]))
         switch optimizer {
         case .sgd(let wd):
@@ -200,5 +205,57 @@ func scratchFloats(_ node: Node, in graph: Graph, cores: Int) -> Int {
         return node.type.shape.elementCount
     default:
         return 0
+    }
+}
+
+/// The call of a fused gradient node: its gradient kernel with the update applied in place.
+private func bindFusedUpdate(gradient id: NodeID, update u: NodeID, in graph: Graph,
+                             address: (NodeID) -> UnsafeMutableRawPointer, scratch: UnsafeMutablePointer<Float>) -> KernelCall? {
+    func f(_ id: NodeID) -> UnsafeMutablePointer<Float> { address(id).assumingMemoryBound(to: Float.self) }
+    guard case .update(let optimizer) = graph[u].op else { return nil }
+    let ux = graph[u].inputs
+    let w = f(ux[0])
+    let m = ux.count > 2 ? f(ux[2]) : nil, v = ux.count > 3 ? f(ux[3]) : nil
+    func update(_ ctx: StepContext) -> sp_update {
+        switch optimizer {
+        case .sgd(let wd):
+            return sp_update(kind: SP_UPDATE_SGD, w: w, m: nil, v: nil, lr: ctx.learningRate, weight_decay: wd, grad_scale: ctx.gradScale,
+                             momentum: 0, beta1: 0, beta2: 0, eps: 0, bias_correction1: 1, bias_correction2: 1)
+        case .momentum(let mu, let wd):
+            return sp_update(kind: SP_UPDATE_MOMENTUM, w: w, m: m, v: nil, lr: ctx.learningRate, weight_decay: wd, grad_scale: ctx.gradScale,
+                             momentum: mu, beta1: 0, beta2: 0, eps: 0, bias_correction1: 1, bias_correction2: 1)
+        case .adam(let b1, let b2, let eps, let wd):
+            return sp_update(kind: SP_UPDATE_ADAM, w: w, m: m, v: v, lr: ctx.learningRate, weight_decay: wd, grad_scale: ctx.gradScale,
+                             momentum: 0, beta1: b1, beta2: b2, eps: eps, bias_correction1: ctx.biasCorrection1,
+                             bias_correction2: ctx.biasCorrection2)
+        }
+    }
+    let node = graph[id]
+    let x = node.inputs
+    switch node.op {
+    case .conv2dWeightGrad(let c):
+        var s = convShape(c, input: graph[x[0]].type.shape, output: graph[x[1]].type.shape)
+        let (xp, dy) = (f(x[0]), f(x[1]))
+        return { ctx, core, cores in
+            var u = update(ctx)
+            sp_conv2d_bwd_weight_update_f32(&s, xp, dy, &u, scratch, core, cores)
+        }
+    case .linearWeightGrad:
+        let (i, o) = (Int32(graph[x[0]].type.shape[0]), Int32(graph[x[1]].type.shape[0]))
+        let (xp, dy) = (f(x[0]), f(x[1]))
+        return { ctx, core, cores in
+            var u = update(ctx)
+            sp_linear_bwd_weight_update_f32(i, o, xp, dy, &u, core, cores)
+        }
+    case .biasGrad:
+        let channels = Int32(node.type.shape.elementCount)
+        let positions = Int32(graph[x[0]].type.shape.elementCount) / channels
+        let dy = f(x[0])
+        return { ctx, core, cores in
+            var u = update(ctx)
+            sp_bias_grad_update_f32(positions, channels, dy, &u, core, cores)
+        }
+    default:
+        return nil
     }
 }

@@ -18,6 +18,9 @@ public struct CompileOptions: Hashable, Sendable {
     public var inPlace = true
     /// Frozen weights in flash (false keeps everything in the arena, for comparisons).
     public var frozenInFlash = true
+    /// Apply each update inside its gradient kernel so weight and bias gradients are
+    /// never stored (only with reordered updates and without gradient accumulation).
+    public var fuseUpdates = true
 
     public init() {}
 }
@@ -35,8 +38,9 @@ public func compilePlan(_ model: Model, options: CompileOptions) throws -> Train
     var pinned = Set([g.prediction, g.loss].compactMap { $0 })
     if options.gradientAccumulation { pinned.formUnion(training.gradients.values) }
     let scratch = g.ids.map { scratchFloats(g[$0], in: g, cores: options.cores) }.max() ?? 0
+    let fuse = options.fuseUpdates && options.reorderUpdates && !options.gradientAccumulation
     let memory = planMemory(g, options: PlannerOptions(pinned: pinned, frozenInFlash: options.frozenInFlash,
-                                                       inPlace: options.inPlace, scratchBytes: scratch * 4))
+                                                       inPlace: options.inPlace, scratchBytes: scratch * 4, fuseUpdates: fuse))
     if let budget = options.budget { try checkBudget(memory, graph: g, budget: budget) }
     return TrainingPlan(modelName: model.name, training: training, memory: memory, layers: layers, budget: options.budget,
                         reorderUpdates: options.reorderUpdates, gradientAccumulation: options.gradientAccumulation)

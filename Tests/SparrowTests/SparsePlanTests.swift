@@ -71,6 +71,39 @@ import Sparrow
         }
     }
 
+    /// Updates fused into the gradient kernels give the same bits as stored gradients, with less SRAM.
+    @Test func fusedUpdatesChangeMemoryNotBits() throws {
+        let model = try ModelZoo.smallCNN(seed: 4)
+        let data = try shippedTrain(24)
+        for optimizer in [Optimizer.plainSGD, .momentum(momentum: 0.9, weightDecay: 1e-4), .defaultAdam] {
+            for spec in [UpdateSpec.full, DefaultSpecs.sparse(for: model)] {
+                var weights: [[String: Tensor]] = []
+                var peaks: [Int] = []
+                for fuse in [false, true] {
+                    var c = CompileOptions()
+                    c.spec = spec
+                    c.optimizer = optimizer
+                    c.fuseUpdates = fuse
+                    let plan = try compilePlan(model, options: c)
+                    try verifyMemoryPlan(plan.memory, for: plan.graph)
+                    #expect(plan.memory.regions.contains(.fused) == fuse)
+                    #expect(try TrainingPlan(decoding: plan.encodedJSON(), file: "fused.json") == plan)
+                    var o = TrainingOptions()
+                    o.spec = spec
+                    o.batchSize = 1
+                    o.optimizer = optimizer
+                    o.learningRate = 0.01
+                    let trainer = try Trainer(plan: plan, model: model, options: o)
+                    _ = try trainer.trainEpoch(0, on: data)
+                    weights.append(trainer.model.weights)
+                    peaks.append(plan.memory.peakSRAM)
+                }
+                #expect(weights[0] == weights[1], "\(optimizer.name): fused and stored gradients train differently")
+                #expect(peaks[1] <= peaks[0])
+            }
+        }
+    }
+
     @Test func overBudgetIsAClearError() throws {
         var c = CompileOptions()
         c.budget = 64 * 1024
