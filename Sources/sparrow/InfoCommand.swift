@@ -29,12 +29,12 @@ struct InfoCommand: Command {
         print("parameters: \(grouped(s.parameters)) (\(bytes(s.parameterBytes)) in fp32)")
         print("forward: \(grouped(s.forwardMACs)) MAC; full training step: \(grouped(s.trainingMACs)) MAC")
         if model.graph.loss != nil {
-            var o = TrainingOptions()
-            o.batchSize = 1
             for optimizer in [Optimizer.plainSGD, .defaultAdam] {
-                o.optimizer = optimizer
-                let t = try Trainer(model: model, options: o)
-                print("host arena for full FP32 training with \(optimizer.name), batch 1: \(bytes(t.arenaBytes)) (simple lifetime planner)")
+                var c = CompileOptions()
+                c.optimizer = optimizer
+                let plan = try compilePlan(model, options: c)
+                print("SRAM for full FP32 training with \(optimizer.name), batch 1: \(kilobytes(plan.memory.peakSRAM))"
+                      + " (sparrow compile --spec … for sparse updates)")
             }
         }
     }
