@@ -10,12 +10,7 @@ public enum DefaultSpecs {
     ///     ratio 1/2, the next 1/4, then 1/8.
     public static func sparse(for model: Model, biasLayers: Int = 12, weightLayers: Int = 3) -> UpdateSpec {
         let g = model.graph
-        let layers = g.ids.filter { id in
-            switch g[id].op {
-            case .conv2d, .linear: return g[id].inputs.count > 1 && g[g[id].inputs[1]].op == .parameter
-            default: return false
-            }
-        }
+        let layers = parameterizedLayers(g)
         let classifier = layers.last
         let late = layers.suffix(biasLayers).filter { $0 != classifier }
         let pointwise = late.filter { id in

@@ -89,12 +89,7 @@ extension UpdateSpec {
     /// these channels.
     public func resolve(_ model: Model) throws(SpecError) -> [LayerPlan] {
         let g = model.graph
-        let layers = g.ids.filter { id in
-            switch g[id].op {
-            case .conv2d, .linear: return g[id].inputs.count > 1 && g[g[id].inputs[1]].op == .parameter
-            default: return false
-            }
-        }
+        let layers = parameterizedLayers(g)
         var updates = Array(repeating: LayerUpdate.frozen, count: layers.count)
         let names = layers.map { g[$0].name }
         for rule in rules {
@@ -149,4 +144,15 @@ func topChannels(_ w: Tensor, count: Int) -> [Int] {
     for (i, v) in w.scalars.enumerated() { norms[i % c] += Double(v) * Double(v) }
     let ranked = norms.indices.sorted { norms[$0] != norms[$1] ? norms[$0] > norms[$1] : $0 < $1 }
     return ranked.prefix(count).sorted()
+}
+
+/// The conv and linear nodes whose weight is a parameter, in graph order: the
+/// layers an update spec talks about (the last one is the classifier).
+public func parameterizedLayers(_ g: Graph) -> [NodeID] {
+    g.ids.filter { id in
+        switch g[id].op {
+        case .conv2d, .linear: return g[id].inputs.count > 1 && g[g[id].inputs[1]].op == .parameter
+        default: return false
+        }
+    }
 }

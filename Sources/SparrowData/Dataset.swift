@@ -55,13 +55,8 @@ public struct Dataset: Equatable, Sendable {
         if let bad = labels.firstIndex(where: { $0 < 0 || Int($0) >= classCount }) {
             throw DataError(file: name, .labelOutOfRange(index: bad, label: Int(labels[bad]), classCount: classCount))
         }
-        self.name = name
-        self.sampleShape = sampleShape
-        self.samples = samples
-        self.labels = labels
-        self.classCount = classCount
-        self.classNames = classNames
-        self.sampleElementCount = elements
+        self.init(unchecked: name, sampleShape: sampleShape, samples: samples, labels: labels, classCount: classCount,
+                  classNames: classNames, elements: elements)
     }
 
     /// The values of sample `index` (HWC order). Traps if `index` is out of range, like an array.
