@@ -39,6 +39,8 @@ public enum ModelError: Error, Hashable, Sendable, CustomStringConvertible {
     case missingTensor(String)
     case tensorShape(tensor: String, expected: Shape, found: Shape)
     case nonFinite(tensor: String, index: Int)
+    /// A memory plan that does not fit the graph or the kernels it is run with.
+    case planMismatch(String)
 
     public var description: String {
         switch self {
@@ -46,6 +48,7 @@ public enum ModelError: Error, Hashable, Sendable, CustomStringConvertible {
         case .missingTensor(let n): return "tensor '\(n)' is missing from the weights"
         case .tensorShape(let n, let e, let f): return "tensor '\(n)' has shape \(f), the layer expects \(e)"
         case .nonFinite(let n, let i): return "tensor '\(n)' holds a NaN or infinity at element \(i)"
+        case .planMismatch(let m): return m
         }
     }
 }

@@ -47,8 +47,12 @@ public final class Executor {
     public init(graph: Graph, plan: MemoryPlan, weights: [String: Tensor], cores: Int) throws(ModelError) {
         precondition(cores >= 1, "Executor needs at least one core")
         let scratch = graph.ids.map { scratchFloats(graph[$0], in: graph, cores: cores) }.max() ?? 0
-        precondition(plan.regions.count == graph.count && plan.scratchSize >= scratch * 4,
-                     "Executor: the memory plan was made for another graph or fewer cores")
+        guard plan.regions.count == graph.count else {
+            throw .planMismatch("the memory plan has \(plan.regions.count) entries for a graph of \(graph.count) nodes")
+        }
+        guard plan.scratchSize >= scratch * 4 else {
+            throw .planMismatch("the plan reserves \(plan.scratchSize) bytes of kernel scratch; the kernels need \(scratch * 4) on \(cores) core(s)")
+        }
         self.graph = graph
         self.cores = cores
         self.plan = plan

@@ -104,6 +104,21 @@ import Sparrow
         }
     }
 
+    /// A plan with scratch for one core refuses to run split over eight, with an error, not a trap.
+    @Test func planScratchIsCheckedAgainstTheKernels() throws {
+        let model = try ModelZoo.smallCNN()
+        let plan = try compilePlan(model, options: CompileOptions())
+        var o = TrainingOptions()
+        o.batchSize = 1
+        o.optimizer = .plainSGD
+        o.cores = 8
+        #expect {
+            try Trainer(plan: plan, model: model, options: o)
+        } throws: { error in
+            String(describing: error).contains("kernel scratch")
+        }
+    }
+
     @Test func overBudgetIsAClearError() throws {
         var c = CompileOptions()
         c.budget = 64 * 1024
