@@ -50,7 +50,7 @@ public enum MemoryTimeline {
         func py(_ bytes: Double) -> Double { top + (1 - bytes / max(yMax, 1)) * ph }
         var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(f(width))\" height=\"\(f(height))\" viewBox=\"0 0 \(f(width)) \(f(height))\" font-family=\"sans-serif\" font-size=\"11\">\n"
         s += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
-        let title = "\(plan.modelName): SRAM over the training step (\(plan.training.optimizer.name), updates \(plan.reorderUpdates ? "reordered" : "at the end"))"
+        let title = "\(plan.modelName): SRAM over the training step (\(m.precision.rawValue), \(plan.training.optimizer.name), updates \(plan.reorderUpdates ? "reordered" : "at the end"))"
         s += "<text x=\"\(f(width / 2))\" y=\"18\" text-anchor=\"middle\" font-size=\"13\" font-weight=\"bold\">\(escape(title))</text>\n"
         var below = [Double](repeating: 0, count: steps)
         for (k, kind) in Kind.allCases.enumerated() {

@@ -18,6 +18,8 @@ public struct PlanReport: Codable, Hashable, Sendable {
         public var op: String
         public var phase: String
         public var region: String
+        /// Storage type under the plan's precision.
+        public var dtype: String
         public var offset: Int
         public var bytes: Int
         public var firstStep: Int
@@ -25,6 +27,7 @@ public struct PlanReport: Codable, Hashable, Sendable {
     }
 
     public var model: String
+    public var precision: String
     public var optimizer: String
     public var reorderUpdates: Bool
     public var layers: [Layer]
@@ -48,6 +51,7 @@ public struct PlanReport: Codable, Hashable, Sendable {
     public init(_ plan: TrainingPlan) {
         let g = plan.graph, m = plan.memory
         model = plan.modelName
+        precision = m.precision.rawValue
         optimizer = plan.training.optimizer.name
         reorderUpdates = plan.reorderUpdates
         layers = plan.layers.map { l in
@@ -73,7 +77,8 @@ public struct PlanReport: Codable, Hashable, Sendable {
         liveBytesPerStep = m.liveBytesPerStep
         tensors = g.ids.filter { m.regions[$0] != .view && m.sizes[$0] > 0 }.map { id in
             Tensor(name: g[id].name, op: g[id].op.name, phase: plan.training.phase(of: id).rawValue, region: m.regions[id].rawValue,
-                   offset: m.offsets[id], bytes: m.sizes[id], firstStep: m.lifetimes[id].lowerBound, lastStep: m.lifetimes[id].upperBound)
+                   dtype: id < m.dtypes.count ? m.dtypes[id].rawValue : g[id].type.dtype.rawValue, offset: m.offsets[id],
+                   bytes: m.sizes[id], firstStep: m.lifetimes[id].lowerBound, lastStep: m.lifetimes[id].upperBound)
         }
     }
 }

@@ -40,6 +40,9 @@ public struct MemoryPlan: Hashable, Sendable {
     public var lowerBound: Int
     /// The step where the live set is largest.
     public var peakStep: Int
+    /// The number format of the plan, and the storage type of each node under it.
+    public var precision: Precision = .fp32
+    public var dtypes: [DType] = []
 
     /// Allocations in SRAM alive at `step`, largest first.
     public func live(at step: Int) -> [NodeID] {

@@ -108,8 +108,9 @@ struct PlanChecks {
             guard m.regions[i] == .view else {
                 guard s == i else { throw fail(i, "an allocation in \(m.regions[i].rawValue) is its own storage; 'storage' is for views") }
                 guard !inPlace, !node.op.isSplitWeight else { throw fail(i, "a \(kind) has no bytes of its own; its region must be 'view'") }
-                guard m.sizes[i] >= node.type.byteCount else {
-                    throw fail(i, "has \(m.sizes[i]) bytes, but its \(node.type) tensor needs \(node.type.byteCount)")
+                let needed = m.dtypes[i].byteCount(elements: node.type.shape.elementCount)
+                guard m.sizes[i] >= needed else {
+                    throw fail(i, "has \(m.sizes[i]) bytes, but its \(node.type) tensor stored as \(m.dtypes[i].rawValue) needs \(needed)")
                 }
                 guard m.sizes[i] % memoryAlignment == 0, m.offsets[i] % memoryAlignment == 0 else {
                     throw fail(i, "offset \(m.offsets[i]) and bytes \(m.sizes[i]) must be multiples of \(memoryAlignment)")
@@ -153,8 +154,8 @@ struct PlanChecks {
             guard m.offsets[i] == m.offsets[s] else {
                 throw fail(i, "is at offset \(m.offsets[i]), but its storage '\(graph[s].name)' is at \(m.offsets[s])")
             }
-            guard node.type.byteCount <= m.sizes[s] else {
-                throw fail(i, "its \(node.type) tensor needs \(node.type.byteCount) bytes, but its storage '\(graph[s].name)' has \(m.sizes[s])")
+            guard m.dtypes[i].byteCount(elements: node.type.shape.elementCount) <= m.sizes[s] else {
+                throw fail(i, "its \(node.type) tensor needs \(m.dtypes[i].byteCount(elements: node.type.shape.elementCount)) bytes, but its storage '\(graph[s].name)' has \(m.sizes[s])")
             }
         }
         guard flash == m.flashBytes else { throw fail(nil, "flash_bytes is \(m.flashBytes), but the flash allocations take \(flash)") }

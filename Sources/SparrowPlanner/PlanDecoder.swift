@@ -11,7 +11,7 @@ struct PlanDecoder {
     static let topKeys = ["format", "version", "model", "optimizer", "flags", "budget", "figures", "prediction", "loss",
                           "forward_end", "layers", "slices", "trainable", "gradients", "updates", "schedule"]
     static let entryKeys = ["step", "name", "op", "inputs", "dtype", "shape", "phase", "region", "offset", "bytes",
-                            "storage", "live"]
+                            "storage", "stored_as", "live"]
     static let figureKeys = ["peak_sram", "flash_bytes", "lower_bound", "persistent_bytes", "scratch_offset",
                              "scratch_size", "peak_step"]
 
@@ -23,6 +23,7 @@ struct PlanDecoder {
         var storage: String?
         var live: (first: Int, last: Int)
         var phase: String
+        var storedAs: DType?
     }
 
     func decode() throws(PlanFileError) -> TrainingPlan {
@@ -31,8 +32,16 @@ struct PlanDecoder {
         guard modelName.utf8.count <= TrainingPlan.maxNameBytes else { throw top.invalid("model", "is longer than \(TrainingPlan.maxNameBytes) bytes") }
         let optimizer = try OpCoding.optimizer(try top.value("optimizer"), file: file, at: .topLevel, field: "optimizer")
         let flags = try top.object("flags")
-        try flags.only(["reorder_updates", "gradient_accumulation"])
+        try flags.only(["reorder_updates", "gradient_accumulation", "precision"])
         let reorder = try flags.bool("reorder_updates"), accumulate = try flags.bool("gradient_accumulation")
+        var precision = Precision.fp32
+        if flags.has("precision") {
+            let p = try flags.string("precision")
+            guard let known = Precision(rawValue: p) else {
+                throw flags.invalid("precision", "'\(p)' is not a precision; known: \(Precision.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            precision = known
+        }
         let budget = try top.optionalInt("budget", 0...Int.max)
         let fig = try top.object("figures")
         try fig.only(PlanDecoder.figureKeys)
@@ -74,13 +83,21 @@ struct PlanDecoder {
             storage.append(try id(placements[i].storage, field: "storage", at: .entry(g[i].name)) ?? i)
         }
         let peakStep = try fig.int("peak_step", 0...max(n - 1, 0))
+        // Storage types follow from the precision; an entry names its own only where it differs.
+        let dtypes = storageTypes(g, precision: precision)
+        for i in g.ids where placements[i].storedAs != (dtypes[i] == g[i].type.dtype ? nil : dtypes[i]) {
+            throw .invalidField(file: file, at: .entry(g[i].name), field: "stored_as",
+                                detail: "under \(precision.rawValue) this tensor is stored as \(dtypes[i].rawValue)"
+                                    + (dtypes[i] == g[i].type.dtype ? ", its own dtype, so 'stored_as' is omitted" : ""))
+        }
         let bytes = 0...TrainingPlan.maxPlanBytes
         let memory = MemoryPlan(
             regions: placements.map(\.region), offsets: placements.map(\.offset), sizes: placements.map(\.bytes),
             storage: storage, lifetimes: placements.map { $0.live.first...$0.live.last },
             peakSRAM: try fig.int("peak_sram", bytes), flashBytes: try fig.int("flash_bytes", bytes),
             persistentBytes: try fig.int("persistent_bytes", bytes), scratchOffset: try fig.int("scratch_offset", bytes),
-            scratchSize: try fig.int("scratch_size", bytes), lowerBound: try fig.int("lower_bound", bytes), peakStep: peakStep)
+            scratchSize: try fig.int("scratch_size", bytes), lowerBound: try fig.int("lower_bound", bytes), peakStep: peakStep,
+            precision: precision, dtypes: dtypes)
         try PlanChecks(file: file, graph: g, memory: memory).check(budget: budget)
         return TrainingPlan(modelName: modelName, training: training, memory: memory, layers: layers, budget: budget,
                             reorderUpdates: reorder, gradientAccumulation: accumulate)
@@ -146,10 +163,17 @@ struct PlanDecoder {
             guard Phase(rawValue: phase) != nil else {
                 throw f.invalid("phase", "'\(phase)' is not a phase; known: \(Phase.allCases.map(\.rawValue).joined(separator: ", "))")
             }
+            var storedAs: DType?
+            if f.has("stored_as") {
+                let t = try f.string("stored_as")
+                guard let dt = DType(rawValue: t) else { throw f.invalid("stored_as", "'\(t)' is not a dtype") }
+                storedAs = dt
+            }
             placements.append(Placement(
                 region: region, offset: try f.int("offset", 0...TrainingPlan.maxPlanBytes),
                 bytes: try f.int("bytes", 0...TrainingPlan.maxPlanBytes),
-                storage: f.has("storage") ? try f.name("storage") : nil, live: (live[0], live[1]), phase: phase))
+                storage: f.has("storage") ? try f.name("storage") : nil, live: (live[0], live[1]), phase: phase,
+                storedAs: storedAs))
         }
         return (graph, placements)
     }

@@ -102,6 +102,7 @@ extension TrainingPlan {
                 ("region", .string(m.regions[i].rawValue)), ("offset", .int(m.offsets[i])), ("bytes", .int(m.sizes[i])),
             ]
             if m.storage[i] != i { f.append(("storage", .string(name(m.storage[i])))) }
+            if i < m.dtypes.count, m.dtypes[i] != node.type.dtype { f.append(("stored_as", .string(m.dtypes[i].rawValue))) }
             f.append(("live", .ints([m.lifetimes[i].lowerBound, m.lifetimes[i].upperBound])))
             schedule.append(.object(f))
         }
@@ -110,7 +111,8 @@ extension TrainingPlan {
             ("version", .int(TrainingPlan.formatVersion)),
             ("model", .string(modelName)),
             ("optimizer", OpCoding.encode(t.optimizer)),
-            ("flags", .object([("reorder_updates", .bool(reorderUpdates)), ("gradient_accumulation", .bool(gradientAccumulation))])),
+            ("flags", .object([("reorder_updates", .bool(reorderUpdates)), ("gradient_accumulation", .bool(gradientAccumulation))]
+                              + (m.precision == .fp32 ? [] : [("precision", .string(m.precision.rawValue))]))),
             ("budget", budget.map { .int($0) } ?? .null),
             ("figures", .object(figures)),
             ("prediction", .optional(g.prediction.map(name))),

@@ -11,11 +11,13 @@ public struct PlanViolation: Error, Hashable, Sendable, CustomStringConvertible 
 /// Quadratic; meant for tests and debugging.
 public func verifyMemoryPlan(_ plan: MemoryPlan, for graph: Graph) throws(PlanViolation) {
     let roots = graph.ids.filter { plan.regions[$0] != .view && plan.sizes[$0] > 0 }
+    let dtypes = storageTypes(graph, precision: plan.precision)
     for r in roots {
         let name = graph[r].name
         guard plan.storage[r] == r else { throw PlanViolation(description: "'\(name)' has bytes but is stored in '\(graph[plan.storage[r]].name)'") }
-        guard plan.sizes[r] >= graph[r].type.byteCount else {
-            throw PlanViolation(description: "'\(name)' needs \(graph[r].type.byteCount) bytes, has \(plan.sizes[r])")
+        let needed = dtypes[r].byteCount(elements: graph[r].type.shape.elementCount)
+        guard plan.sizes[r] >= needed else {
+            throw PlanViolation(description: "'\(name)' needs \(needed) bytes, has \(plan.sizes[r])")
         }
         let end = plan.regions[r] == .sram ? plan.scratchOffset : plan.flashBytes
         guard plan.offsets[r] >= 0, plan.offsets[r] + plan.sizes[r] <= end else {

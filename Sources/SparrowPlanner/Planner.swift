@@ -14,9 +14,12 @@ public struct PlannerOptions: Hashable, Sendable {
     /// Let a weight or bias gradient that only its update reads be applied inside
     /// the gradient kernel, so it is never stored (see `Region.fused`).
     public var fuseUpdates = false
+    /// Storage format; sizes follow `storageTypes(graph, precision:)`.
+    public var precision: Precision = .fp32
 
     public init(pinned: Set<NodeID> = [], frozenInFlash: Bool = true, inPlace: Bool = true, scratchBytes: Int = 0,
-                fuseUpdates: Bool = false) {
+                fuseUpdates: Bool = false, precision: Precision = .fp32) {
+        self.precision = precision
         self.pinned = pinned
         self.frozenInFlash = frozenInFlash
         self.inPlace = inPlace
@@ -50,6 +53,8 @@ public struct PlannerOptions: Hashable, Sendable {
 public func planMemory(_ graph: Graph, options: PlannerOptions = PlannerOptions()) -> MemoryPlan {
     let n = graph.count
     let consumers = graph.consumers()
+    let dtypes = storageTypes(graph, precision: options.precision)
+    func bytes(_ i: NodeID) -> Int { dtypes[i].byteCount(elements: graph[i].type.shape.elementCount) }
     let updated = Set(graph.ids.compactMap { id -> NodeID? in
         if case .update = graph[id].op { return graph[id].inputs[0] }
         return nil
@@ -89,7 +94,7 @@ public func planMemory(_ graph: Graph, options: PlannerOptions = PlannerOptions(
             // Reuse the first input whose allocation ends here and has the same size.
             for j in graph[i].inputs {
                 let r = root(j)
-                guard !persistent[r], region[r] == .sram, graph[r].type.byteCount == graph[i].type.byteCount,
+                guard !persistent[r], region[r] == .sram, bytes(r) == bytes(i),
                       lastReader(of: r, root: root, consumers: consumers) == i else { continue }
                 storage[i] = r
                 region[i] = .view
@@ -118,11 +123,11 @@ public func planMemory(_ graph: Graph, options: PlannerOptions = PlannerOptions(
         let frozen = (graph[i].op == .parameter && !updated.contains(i)) || graph[i].op == .constant
         if frozen && options.frozenInFlash {
             region[i] = .flash
-            sizes[i] = aligned(graph[i].type.byteCount)
+            sizes[i] = aligned(bytes(i))
             offsets[i] = flash
             flash += sizes[i]
         } else {
-            sizes[i] = aligned(graph[i].type.byteCount)
+            sizes[i] = aligned(bytes(i))
         }
     }
     var cursor = 0
@@ -153,7 +158,8 @@ public func planMemory(_ graph: Graph, options: PlannerOptions = PlannerOptions(
     var plan = MemoryPlan(
         regions: region, offsets: offsets, sizes: sizes, storage: storage,
         lifetimes: graph.ids.map { first[$0]...last[$0] }, peakSRAM: top + scratch, flashBytes: flash,
-        persistentBytes: persistentBytes, scratchOffset: top, scratchSize: scratch, lowerBound: 0, peakStep: 0)
+        persistentBytes: persistentBytes, scratchOffset: top, scratchSize: scratch, lowerBound: 0, peakStep: 0,
+        precision: options.precision, dtypes: dtypes)
     let live = plan.liveBytesPerStep
     if let (step, bytes) = live.enumerated().max(by: { $0.element < $1.element }) {
         plan.peakStep = step

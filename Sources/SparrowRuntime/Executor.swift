@@ -47,6 +47,9 @@ public final class Executor {
     public init(graph: Graph, plan: MemoryPlan, weights: [String: Tensor], cores: Int) throws(ModelError) {
         precondition(cores >= 1, "Executor needs at least one core")
         let scratch = graph.ids.map { scratchFloats(graph[$0], in: graph, cores: cores) }.max() ?? 0
+        guard plan.precision == .fp32 else {
+            throw .planMismatch("this plan stores tensors as \(plan.precision.rawValue); the native runtime executes FP32 plans so far")
+        }
         guard plan.regions.count == graph.count else {
             throw .planMismatch("the memory plan has \(plan.regions.count) entries for a graph of \(graph.count) nodes")
         }

@@ -21,6 +21,9 @@ public struct CompileOptions: Hashable, Sendable {
     /// Apply each update inside its gradient kernel so weight and bias gradients are
     /// never stored (only with reordered updates and without gradient accumulation).
     public var fuseUpdates = true
+    /// Storage format of the plan. The native runtime executes FP32 plans; FP16 and
+    /// INT8 plans are planned (memory, flash) ahead of their kernels.
+    public var precision: Precision = .fp32
 
     public init() {}
 }
@@ -40,7 +43,8 @@ public func compilePlan(_ model: Model, options: CompileOptions) throws -> Train
     let scratch = g.ids.map { scratchFloats(g[$0], in: g, cores: options.cores) }.max() ?? 0
     let fuse = options.fuseUpdates && options.reorderUpdates && !options.gradientAccumulation
     let memory = planMemory(g, options: PlannerOptions(pinned: pinned, frozenInFlash: options.frozenInFlash,
-                                                       inPlace: options.inPlace, scratchBytes: scratch * 4, fuseUpdates: fuse))
+                                                       inPlace: options.inPlace, scratchBytes: scratch * 4, fuseUpdates: fuse,
+                                                       precision: options.precision))
     if let budget = options.budget { try checkBudget(memory, graph: g, budget: budget) }
     return TrainingPlan(modelName: model.name, training: training, memory: memory, layers: layers, budget: options.budget,
                         reorderUpdates: options.reorderUpdates, gradientAccumulation: options.gradientAccumulation)

@@ -58,7 +58,7 @@ struct BenchCommand: Command {
         for f in memory {
             m.add([f.model, f.spec, kilobytes(f.peakReordered), kilobytes(f.peakAtEnd), kilobytes(f.lowerBoundReordered), kilobytes(f.flashBytes)])
         }
-        print("peak SRAM per training step (FP32, batch 1, plain SGD; KB = 1024 bytes):")
+        print("peak SRAM per training step (batch 1, plain SGD; FP32 unless int8: int8 activations and weights, FP32 gradients; KB = 1024 bytes):")
         print(m.render())
     }
 
@@ -66,11 +66,15 @@ struct BenchCommand: Command {
         var rows: [MemoryFigure] = []
         for name in ModelZoo.names {
             guard let model = try ModelZoo.model(named: name, seed: 1) else { continue }
-            let specs: [(String, UpdateSpec)] = [("full", .full), ("classifier", .classifierOnly), ("bias", .biasOnly),
-                                                 ("sparse", DefaultSpecs.sparse(for: model))]
-            for (label, spec) in specs {
+            let sparse = DefaultSpecs.sparse(for: model)
+            let specs: [(String, UpdateSpec, Precision)] = [
+                ("full", .full, .fp32), ("classifier", .classifierOnly, .fp32), ("bias", .biasOnly, .fp32), ("sparse", sparse, .fp32),
+                ("full, int8", .full, .int8), ("sparse, int8", sparse, .int8),
+            ]
+            for (label, spec, precision) in specs {
                 var c = CompileOptions()
                 c.spec = spec
+                c.precision = precision
                 let reordered = try compilePlan(model, options: c)
                 c.reorderUpdates = false
                 let atEnd = try compilePlan(model, options: c)

@@ -46,7 +46,7 @@ func printSummary(_ r: PlanReport) {
         layers.add([l.layer, l.update, l.channels.map { "\($0)/\(l.channelCount)" } ?? "all", grouped(l.trainableParameters)])
     }
     let frozen = r.layers.filter { $0.update == "frozen" }.count
-    print("plan for \(r.model): \(r.steps) steps, optimizer \(r.optimizer), updates \(r.reorderUpdates ? "right after each gradient" : "after the backward pass")")
+    print("plan for \(r.model) in \(r.precision): \(r.steps) steps, optimizer \(r.optimizer), updates \(r.reorderUpdates ? "right after each gradient" : "after the backward pass")")
     print(layers.render())
     if frozen > 0 { print("(\(frozen) more layers frozen)") }
     print("")

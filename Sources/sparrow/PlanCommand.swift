@@ -40,9 +40,9 @@ struct PlanCommand: Command {
             print(t.render())
         }
         if args.has("tensors") {
-            var t = Table(["tensor", "op", "phase", "region", "offset", "bytes", "live"])
+            var t = Table(["tensor", "op", "phase", "region", "dtype", "offset", "bytes", "live"])
             for x in report.tensors {
-                t.add([x.name, x.op, x.phase, x.region, grouped(x.offset), grouped(x.bytes), "\(x.firstStep)–\(x.lastStep)"])
+                t.add([x.name, x.op, x.phase, x.region, x.dtype, grouped(x.offset), grouped(x.bytes), "\(x.firstStep)–\(x.lastStep)"])
             }
             print("\nallocations:")
             print(t.render())

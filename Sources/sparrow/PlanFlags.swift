@@ -9,6 +9,7 @@ enum PlanFlags {
         OptionSpec(name: "spec", valueName: "SPEC", help: "Update spec: full, classifier, bias, sparse (biases of the last 12 layers, late pointwise weights at 1/2, 1/4, 1/8, the classifier), last:N, bias-last:N, tte:NB:IDX@R,… or a spec JSON file.", defaultValue: "full"),
         OptionSpec(name: "optimizer", valueName: "NAME", help: "sgd, momentum or adam (optimizer state counts against the budget).", defaultValue: "sgd"),
         OptionSpec(name: "budget", valueName: "SIZE", help: "SRAM budget, e.g. 256KB (KB = 1024 bytes), 1MB or a byte count; 'none' to skip the check.", defaultValue: "256KB"),
+        OptionSpec(name: "dtype", valueName: "TYPE", help: "Storage precision: fp32, fp16 or int8 (int8 activations and weights, FP32 gradients). FP16/INT8 plans are planned for memory; native execution is FP32 for now.", defaultValue: "fp32"),
         OptionSpec(name: "no-reorder", valueName: nil, help: "Run all updates after the backward pass instead of right after each gradient."),
     ]
 
@@ -49,6 +50,10 @@ enum PlanFlags {
         c.optimizer = try optimizer(a)
         c.budget = try budget(a)
         c.reorderUpdates = !a.has("no-reorder")
+        guard let p = Precision(rawValue: a.string("dtype") ?? "fp32") else {
+            throw UsageError("--dtype must be fp32, fp16 or int8, got '\(a.string("dtype") ?? "")'")
+        }
+        c.precision = p
         return c
     }
 }

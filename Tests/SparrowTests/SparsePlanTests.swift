@@ -119,6 +119,38 @@ import Sparrow
         }
     }
 
+    /// INT8 and FP16 plans store tensors in their format: bytes follow the storage types,
+    /// the plan file carries them, and the FP32 runtime refuses to run them.
+    @Test func reducedPrecisionPlans() throws {
+        let model = try ModelZoo.smallCNN()
+        var c = CompileOptions()
+        c.spec = DefaultSpecs.sparse(for: model)
+        let fp32 = try compilePlan(model, options: c)
+        c.precision = .int8
+        let int8 = try compilePlan(model, options: c)
+        c.precision = .fp16
+        let fp16 = try compilePlan(model, options: c)
+        for plan in [int8, fp16] {
+            try verifyMemoryPlan(plan.memory, for: plan.graph)
+            #expect(try TrainingPlan(decoding: plan.encodedJSON(), file: "p.json") == plan)
+            #expect(plan.memory.peakSRAM < fp32.memory.peakSRAM)
+        }
+        let g = int8.graph, t = int8.memory.dtypes
+        #expect(t[g.id(named: "conv1.weight")!] == .int8 && int8.memory.regions[g.id(named: "conv1.weight")!] == .flash)
+        #expect(t[g.id(named: "conv1.bias")!] == .int32)
+        #expect(t[g.id(named: "pool1")!] == .int8)
+        #expect(t[g.id(named: "relu1.mask")!] == .bit)
+        #expect(t[g.id(named: "grad/pool2")!] == .fp32)
+        #expect(t[g.id(named: "fc")!] == .fp32)
+        #expect(int8.memory.flashBytes * 4 <= fp32.memory.flashBytes + 4 * 16 * 8)
+        #expect(fp16.memory.dtypes[fp16.graph.id(named: "pool1")!] == .fp16)
+        var o = TrainingOptions()
+        o.spec = c.spec
+        o.batchSize = 1
+        o.optimizer = .plainSGD
+        #expect(throws: RuntimeError.self) { try Trainer(plan: int8, model: model, options: o) }
+    }
+
     @Test func overBudgetIsAClearError() throws {
         var c = CompileOptions()
         c.budget = 64 * 1024
