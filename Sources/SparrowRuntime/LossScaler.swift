@@ -1,0 +1,52 @@
+/// Loss scaling for FP16 training: the loss gradient is multiplied by `scale`
+/// so that small gradients stay representable in binary16, and the update divides
+/// it out again (through the kernels' `grad_scale`).
+///
+/// Static scaling keeps one scale. Dynamic scaling lowers the scale when a step's
+/// gradients overflow (that step is skipped, never applied with infinities) and
+/// raises it again after `growthInterval` clean steps. Every decision is recorded
+/// so a run can report how many steps it skipped — never silent NaN weights.
+public struct LossScaler: Hashable, Sendable {
+    public enum Mode: Hashable, Sendable {
+        case `static`
+        /// Halve on overflow (not below `minimum`), double after `growthInterval` clean steps (not above `maximum`).
+        case dynamic(growthInterval: Int, minimum: Float, maximum: Float)
+    }
+
+    public let mode: Mode
+    /// The current scale, a power of two so scaling is exact.
+    public private(set) var scale: Float
+    public private(set) var skippedSteps = 0
+    public private(set) var appliedSteps = 0
+    private var cleanSteps = 0
+
+    /// - Parameter initial: rounded down to a power of two.
+    public init(mode: Mode, initial: Float = 32768) {
+        self.mode = mode
+        let exponent = initial >= 1 ? Int(initial.exponent) : 0
+        scale = Float(sign: .plus, exponent: exponent, significand: 1)
+    }
+
+    public static let standardDynamic = LossScaler(mode: .dynamic(growthInterval: 2000, minimum: 1, maximum: 65536))
+
+    /// Records a step whose gradients did (or did not) contain a NaN or infinity.
+    /// - Returns: whether the step's update may be applied.
+    public mutating func record(overflow: Bool) -> Bool {
+        guard overflow else {
+            appliedSteps += 1
+            cleanSteps += 1
+            if case .dynamic(let interval, _, let maximum) = mode, cleanSteps >= interval, scale * 2 <= maximum {
+                scale *= 2
+                cleanSteps = 0
+            }
+            return true
+        }
+        skippedSteps += 1
+        cleanSteps = 0
+        if case .dynamic(_, let minimum, _) = mode, scale / 2 >= minimum { scale /= 2 }
+        return false
+    }
+
+    /// Factor the update multiplies the scaled gradient by (1 / scale, exact).
+    public var gradientFactor: Float { 1 / scale }
+}
