@@ -127,6 +127,110 @@ void sp_relu_mask_int8(int n, const int8_t *q, int32_t zero_point, uint8_t *mask
 void sp_relu6_mask_int8(int n, const int8_t *q, int32_t zero_point, int32_t six, uint8_t *mask,
                         int core_id, int num_cores);
 
+
+/* ================================================================ training
+ * TTE's int8 training path (REFERENCES.md "TTE"): int8 forward, fp32 backward
+ * from the int8 tensors the forward saved, QAS updates applied to the int8
+ * weights and int32 biases in place (plain SGD, no momentum). */
+
+/* ------------------------------------------------------------------ pooling */
+
+/** y = max over the window's in-bounds taps (kh, kw row-major) of x (int8, the
+ *  input's scale and zero point carry over unchanged: a max of quantized values
+ *  is exact, no requantization). argmax (nullable) gets the tap index
+ *  kh*k_w+kw of the FIRST maximum (a later equal value does not win), exactly
+ *  as sp_maxpool_fwd_f32, so sp_maxpool_bwd_f32 consumes it; k_h*k_w <= 255.
+ *  Padded taps never win. A window with no in-bounds tap gives y = -128,
+ *  argmax = 255. Split over output pixels. A NULL s, x or y does nothing. */
+void sp_maxpool_fwd_int8(const sp_pool_shape *s, const int8_t *x, int8_t *y, uint8_t *argmax,
+                         int core_id, int num_cores);
+
+/** y[c] = sp_requantize(acc, mult, shift, out_zero_point) with
+ *  acc = sum over p of (x[p][c] - in_zero_point) (exact int32 for positions <
+ *  2^23). The mean's 1/positions is folded into the multiplier by the caller:
+ *  mult * 2^-(31+shift) = s_x / (s_y * positions). Rounding: the single
+ *  rounding of sp_requantize, floor(acc * M + 1/2) (ties towards +infinity),
+ *  then + out_zero_point and saturation to [-128, 127]. Split over channels. */
+void sp_global_avgpool_fwd_int8(int positions, int channels, const int8_t *x,
+                                int32_t in_zero_point, int32_t mult, int32_t shift,
+                                int32_t out_zero_point, int8_t *y, int core_id, int num_cores);
+
+/* ------------------------------------------- fp32 backward from int8 tensors
+ * Dequantization enters each product term per element, as ONE fp32 multiply,
+ * the same as sp_dequantize_int8_to_f32:
+ *     x_real = (float)(x_q - x_zero_point) * x_scale      (activations)
+ *     w_real = (float)w_q * w_scale[oc]                    (weights, per out channel)
+ * and the term is x_real * dy (w_real * dy), summed from +0 in the order the
+ * matching FP32 kernel documents. So every result equals, bit for bit, the FP32
+ * kernel (sp_conv2d_bwd_weight_f32, sp_conv2d_bwd_input_f32,
+ * sp_linear_bwd_weight_f32, sp_linear_bwd_input_f32) run on the tensor
+ * sp_dequantize_int8_to_f32 produces (weights: channel oc with w_scale[oc]),
+ * for every num_cores; the FP32 kernels' splits are kept. The bias gradient
+ * needs no int8 kernel (sp_bias_grad_f32 reads only dy), nor does the ReLU
+ * backward (sp_mask_grad_f32 with the mask of sp_relu_mask_int8). Conv weight
+ * layouts as sp_conv2d_shape: [out_c][k_h][k_w][in_c/groups], depthwise
+ * [k_h][k_w][c] (scale index c). A NULL pointer argument does nothing. */
+
+/** dw (+)= sum over output positions (oh, ow ascending) of x_real[tap] * dy,
+ *  from +0; accumulate = 1 adds the finished sum once (dw = dw + sum).
+ *  Ordinary, grouped, depthwise. Split: over taps (kh, kw, ic-in-group) for
+ *  ordinary/grouped, over (tap, block of 16 channels) items for depthwise. */
+void sp_conv2d_bwd_weight_int8x_f32(const sp_conv2d_shape *s, const int8_t *x, float x_scale,
+                                    int32_t x_zero_point, const float *dy, float *dw,
+                                    int accumulate, int core_id, int num_cores);
+/** dx (overwritten) = for each input element, +0 then the sum over the output
+ *  positions (oh, ow ascending) that read it and, within one position, over the
+ *  group's output channels oc ascending, of dy * w_real. Split over input pixels. */
+void sp_conv2d_bwd_input_int8w_f32(const sp_conv2d_shape *s, const float *dy, const int8_t *w,
+                                   const float *w_scale, float *dx, int core_id, int num_cores);
+/** dw[o][i] (+)= 0 + x_real[i] * dy[o]. Split over rows o. */
+void sp_linear_bwd_weight_int8x_f32(int in_features, int out_features, const int8_t *x,
+                                    float x_scale, int32_t x_zero_point, const float *dy,
+                                    float *dw, int accumulate, int core_id, int num_cores);
+/** dx[i] (overwritten) = +0 then sum over o ascending of dy[o] * w_real[o][i]
+ *  (w_real[o][i] = (float)w[o][i] * w_scale[o]). Split over inputs. */
+void sp_linear_bwd_input_int8w_f32(int in_features, int out_features, const float *dy,
+                                   const int8_t *w, const float *w_scale, float *dx, int core_id,
+                                   int num_cores);
+
+/* ------------------------------------------------------------- QAS updates
+ * QAS (Lin et al. 2022): training W_bar = W / s_W gives G_Wbar = s_W * G_W;
+ * QAS scales it by s_W^-2, so the SGD step on W_bar is
+ *     lr * s_W^-2 * G_Wbar = lr * G_W / s_W      (int8 steps)
+ * and for the int32 bias (step s_b = s_x * s_W[oc], QAS factor s_b^-2)
+ *     lr * s_b^-2 * G_bbar = lr * G_b / s_b.
+ * g is the fp32 gradient with respect to the REAL parameter (what the kernels
+ * above produce), summed over the batch; grad_scale = 1/batch. Plain SGD, no
+ * momentum, no weight decay (TTE). Split over elements; each element is
+ * independent, so every num_cores gives the same bytes. NULL pointers or
+ * n <= 0 do nothing. */
+
+/** For each element i, with c = (i / channel_stride) % channels its output
+ *  channel and s = w_scale[c]:
+ *      g' = g[i] * grad_scale                       (fp32)
+ *      d  = (lr * g') / s                           (fp32, that order)
+ *      t  = (float)w[i] - d                         (fp32)
+ *      w[i] = t >= 127 ? 127 : t <= -127 ? -127 : rne(t)
+ *  rne = round to nearest integer, ties to even (integer decisions, no
+ *  dependence on the FPU rounding mode); saturation to the symmetric weight
+ *  range [-127, 127]; a NaN t leaves w[i] unchanged. Layouts: conv
+ *  [out_c][taps] is channel_stride = k_h*k_w*(in_c/groups), channels = out_c;
+ *  depthwise [k_h][k_w][c] is channel_stride = 1, channels = c; linear
+ *  [out][in] is channel_stride = in, channels = out. */
+void sp_sgd_qas_int8(int n, int channel_stride, int channels, int8_t *w, const float *g,
+                     const float *w_scale, float lr, float grad_scale, int core_id, int num_cores);
+
+/** For each channel c (b is [n], one per output channel), s_b = x_scale * w_scale[c]:
+ *      g' = g[c] * grad_scale;  d = (lr * g') / s_b          (fp32)
+ *      b[c] = sat_int32((int64)b[c] - rne64(d))
+ *  where rne64(d) is d rounded to the nearest integer, ties to even (exact for
+ *  every finite fp32 d; |d| >= 2^33 saturates the result by its sign). The
+ *  increment is rounded rather than b - d because an int32 does not fit fp32
+ *  (rne(b - d) = b - rne(d) except on exact .5 ties, where b - rne(d) keeps
+ *  the tie rule independent of b). A NaN d leaves b[c] unchanged. */
+void sp_sgd_qas_bias_int32(int n, int32_t *b, const float *g, float x_scale, const float *w_scale,
+                           float lr, float grad_scale, int core_id, int num_cores);
+
 #ifdef __cplusplus
 }
 #endif
