@@ -131,6 +131,131 @@ void sp_linear_bwd_weight_f16(int in_features, int out_features, const sp_f16 *x
                               sp_f16 *dw, int accumulate, sp_f16_acc mode, int core_id,
                               int num_cores);
 
+
+/* ------------------------------------------------------------- elementwise
+ * n elements, split over elements (masks: in whole mask bytes). Each element
+ * depends only on its own inputs, so every split gives the same bits. y may
+ * alias x, a or b (in place). Comparisons are made on the exact fp32 value of
+ * an fp16 (sp_f16_to_f32), so they follow IEEE 754: -0 == +0, NaN compares
+ * false. Results are copies of an input's bits or one sp_f16 operation. */
+
+/** y = sp_f16_add(a, b). */
+void sp_add_f16(int n, const sp_f16 *a, const sp_f16 *b, sp_f16 *y, int core_id, int num_cores);
+/** y = x < 0 ? +0 : x (bits of x kept: NaN propagates, -0 stays -0). */
+void sp_relu_f16(int n, const sp_f16 *x, sp_f16 *y, int core_id, int num_cores);
+/** y = x < 0 ? +0 : (x > 6 ? 6 : x) (NaN propagates). */
+void sp_relu6_f16(int n, const sp_f16 *x, sp_f16 *y, int core_id, int num_cores);
+/** Bit i (byte i/8, bit i%8, LSB first) = x[i] > 0; unused high bits of the
+ *  last byte are 0; (n+7)/8 bytes, cores split them in whole bytes. The same
+ *  layout as sp_relu_mask, and the same bits as sp_relu_mask on the widened x. */
+void sp_relu_mask_f16(int n, const sp_f16 *x, uint8_t *mask, int core_id, int num_cores);
+/** Like sp_relu_mask_f16 with bit = 0 < x[i] < 6 (as sp_relu6_mask). */
+void sp_relu6_mask_f16(int n, const sp_f16 *x, uint8_t *mask, int core_id, int num_cores);
+/** dx = bit ? dy : +0 (bit copies); dx may alias dy. Split in multiples of 8
+ *  elements, as sp_mask_grad_f32. */
+void sp_mask_grad_f16(int n, const sp_f16 *dy, const uint8_t *mask, sp_f16 *dx, int core_id,
+                      int num_cores);
+/** Tensor conversion fp32 -> fp16: y[i] = sp_f16_from_f32(x[i]) (one rounding;
+ *  a NaN becomes SP_F16_NAN). y must not overlap x. */
+void sp_f32_to_f16_tensor(int n, const float *x, sp_f16 *y, int core_id, int num_cores);
+/** Tensor conversion fp16 -> fp32: y[i] = sp_f16_to_f32(x[i]) (exact). y must not overlap x. */
+void sp_f16_to_f32_tensor(int n, const sp_f16 *x, float *y, int core_id, int num_cores);
+/** Loss-scaling overflow check: count[core_id] = number of elements of this
+ *  core's slice of x that are inf or NaN (written, never added to). count has
+ *  num_cores slots, one per core, so no two cores write the same byte; after
+ *  the join the caller sums count[0..num_cores) (the total is the same for
+ *  every num_cores; only its distribution over slots differs). A core with an
+ *  empty slice writes 0. */
+void sp_f16_count_nonfinite(int n, const sp_f16 *x, int32_t *count, int core_id, int num_cores);
+
+/* ------------------------------------------------------------------ pooling
+ * Same sp_pool_shape, windows, splits (forward over output pixels, backward
+ * gathered per input pixel, global average forward over channels and backward
+ * over positions) and summation orders as the FP32 pooling kernels. Sums use
+ * the accumulation mode as the conv kernels do (sp_f16_add per term, or an fp32
+ * sum of the widened terms); a division by a count k (k_h*k_w, positions) is,
+ *  SP_F16_ACC_F16  sp_f16_div(sum, sp_f16_from_f32((float)k)) — one correctly
+ *                  rounded fp16 division (k <= 2048 is exact in fp16);
+ *  SP_F16_ACC_F32  sp_f16_from_f32(fp32 sum / (float)k).
+ * So in SP_F16_ACC_F32 mode every result equals, bit for bit,
+ * sp_f16_from_f32 of the FP32 kernel on the widened inputs. */
+
+/** y = max over the window's in-bounds taps (row-major), the first maximum
+ *  winning; argmax (nullable) = its tap kh*k_w+kw (k_h*k_w <= 255). A NaN wins
+ *  (the first NaN). No in-bounds tap: y = -inf (0xFC00), argmax = 255. y's bits
+ *  are a copy of the winner's; y and argmax equal sp_maxpool_fwd_f32's on the
+ *  widened x (y narrowed back). No mode: no arithmetic. */
+void sp_maxpool_fwd_f16(const sp_pool_shape *s, const sp_f16 *x, sp_f16 *y, uint8_t *argmax,
+                        int core_id, int num_cores);
+/** dx (overwritten) = +0 then dy over the windows (oh, ow ascending) whose
+ *  argmax is this input element. */
+void sp_maxpool_bwd_f16(const sp_pool_shape *s, const sp_f16 *dy, const uint8_t *argmax, sp_f16 *dx,
+                        sp_f16_acc mode, int core_id, int num_cores);
+/** y = (+0 then the in-bounds taps, row-major) / (k_h*k_w) (padding counts in the divisor). */
+void sp_avgpool_fwd_f16(const sp_pool_shape *s, const sp_f16 *x, sp_f16 *y, sp_f16_acc mode,
+                        int core_id, int num_cores);
+/** dx (overwritten) = (+0 then dy over covering windows, oh, ow ascending) / (k_h*k_w). */
+void sp_avgpool_bwd_f16(const sp_pool_shape *s, const sp_f16 *dy, sp_f16 *dx, sp_f16_acc mode,
+                        int core_id, int num_cores);
+/** y[c] = (+0 then x[p][c], p ascending) / positions. Split over channels. */
+void sp_global_avgpool_fwd_f16(int positions, int channels, const sp_f16 *x, sp_f16 *y,
+                               sp_f16_acc mode, int core_id, int num_cores);
+/** dx[p][c] = sp_f16_div(dy[c], sp_f16_from_f32((float)positions)) (for
+ *  positions <= 2048 also sp_f16_from_f32 of the FP32 kernel's dy / positions).
+ *  Split over positions. */
+void sp_global_avgpool_bwd_f16(int positions, int channels, const sp_f16 *dy, sp_f16 *dx,
+                               int core_id, int num_cores);
+
+/* --------------------------------------------------------------- optimizers
+ * fp16 weights w and gradients g, fp32 optimizer state (velocity, m, v), and an
+ * optional fp32 master copy of the weights. Split over elements. Per element:
+ *   g32 = sp_f16_to_f32(g[i])                       (exact)
+ *   w32 = master != NULL ? master[i] : sp_f16_to_f32(w[i])
+ *   the FP32 update of sp_sgd_f32 / sp_sgd_momentum_f32 / sp_adam_f32 on
+ *   (w32, state, g32), the same code (sp_update_element): g' = g32 * grad_scale
+ *   first (grad_scale = 1 / (loss scale * batch)), then weight decay, ...
+ *   if master != NULL: master[i] = w32
+ *   w[i] = sp_f16_from_f32(w32)                     (one rounding)
+ * So with a master copy, (master, state) equal bit for bit the FP32 optimizer
+ * run on master with the widened gradients, and w is that rounded to fp16;
+ * without one (master = NULL) the update is the FP32 one on the widened fp16
+ * weight, rounded back after each step (small updates may then be lost: use a
+ * master copy for long training). A NULL w, or a NULL state buffer the kind
+ * needs, makes the kernel do nothing. Skipping a step on overflow is the
+ * caller's job (sp_f16_count_nonfinite on the gradients first). */
+
+void sp_sgd_f16(int n, sp_f16 *w, const sp_f16 *g, float *master, float lr, float weight_decay,
+                float grad_scale, int core_id, int num_cores);
+void sp_sgd_momentum_f16(int n, sp_f16 *w, const sp_f16 *g, float *master, float *velocity,
+                         float lr, float momentum, float weight_decay, float grad_scale,
+                         int core_id, int num_cores);
+void sp_adam_f16(int n, sp_f16 *w, const sp_f16 *g, float *master, float *m, float *v, float lr,
+                 float beta1, float beta2, float eps, float bias_correction1,
+                 float bias_correction2, float weight_decay, float grad_scale, int core_id,
+                 int num_cores);
+
+/* ------------------------------------------------------------------- losses
+ * fp16 inputs and outputs; everything in between is the FP32 kernel's fp32
+ * arithmetic (sp_expf, sp_logf) on the widened inputs, in the same order, and
+ * each output is rounded to fp16 once. A gradient is multiplied by loss_scale
+ * in fp32 before that rounding: d16 = sp_f16_from_f32(d32 * loss_scale), where
+ * d32 is the FP32 kernel's gradient (loss_scale = 1: exactly the rounded FP32
+ * gradient; a power of two: the rounded scaled one, unless d32 * loss_scale
+ * over- or underflows fp32). Scalar kernels: core 0 does all the work. */
+
+/** loss = sp_f16_from_f32(sp_softmax_ce_fwd_f32 on the widened logits). Bad label: NaN. */
+void sp_softmax_ce_fwd_f16(int classes, const sp_f16 *logits, const int32_t *label, sp_f16 *loss,
+                           int core_id, int num_cores);
+/** dlogits = fp16((softmax(z) - onehot(label)) * loss_scale), core 0 only. Bad label: NaN everywhere. */
+void sp_softmax_ce_bwd_f16(int classes, const sp_f16 *logits, const int32_t *label,
+                           sp_f16 *dlogits, float loss_scale, int core_id, int num_cores);
+/** loss = sp_f16_from_f32(sp_mse_fwd_f32 on the widened inputs). */
+void sp_mse_fwd_f16(int n, const sp_f16 *pred, const sp_f16 *target, sp_f16 *loss, int core_id,
+                    int num_cores);
+/** dpred = fp16(((2 (p - t)) / n) * loss_scale); split over elements. */
+void sp_mse_bwd_f16(int n, const sp_f16 *pred, const sp_f16 *target, sp_f16 *dpred,
+                    float loss_scale, int core_id, int num_cores);
+
 #ifdef __cplusplus
 }
 #endif
