@@ -6,7 +6,8 @@ import SparrowIR
 public enum Precision: String, Hashable, Sendable, CaseIterable {
     /// Everything in FP32.
     case fp32
-    /// IEEE binary16 activations, weights and gradients; labels, masks and indices unchanged.
+    /// IEEE binary16 activations, weights and gradients; optimizer state stays FP32
+    /// (as the FP16 optimizer kernels keep it); labels, masks and indices unchanged.
     case fp16
     /// The Tiny Training Engine recipe: int8 activations (forward) and weights,
     /// int32 biases, FP32 gradients, optimizer state and loss.
@@ -47,6 +48,7 @@ public func storageTypes(_ graph: Graph, precision: Precision) -> [DType] {
         case .fp32:
             break
         case .fp16:
+            if case .optimizerState = n.op { continue }
             types[i] = .fp16
         case .int8:
             switch n.op {

@@ -144,6 +144,11 @@ import Sparrow
         #expect(t[g.id(named: "fc")!] == .fp32)
         #expect(int8.memory.flashBytes * 4 <= fp32.memory.flashBytes + 4 * 16 * 8)
         #expect(fp16.memory.dtypes[fp16.graph.id(named: "pool1")!] == .fp16)
+        var adam = c
+        adam.optimizer = .defaultAdam
+        let fp16Adam = try compilePlan(model, options: adam)
+        let state = try #require(fp16Adam.graph.ids.first { if case .optimizerState = fp16Adam.graph[$0].op { return true } else { return false } })
+        #expect(fp16Adam.memory.dtypes[state] == .fp32, "FP16 plans keep optimizer state in FP32")
         var o = TrainingOptions()
         o.spec = c.spec
         o.batchSize = 1
