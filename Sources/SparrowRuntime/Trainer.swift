@@ -93,16 +93,10 @@ public final class Trainer {
                                   biasCorrection1: 1 - beta1Power, biasCorrection2: 1 - beta2Power)
         var total = 0.0, correct = 0
         for k in 0..<count {
-            var lab: Int32 = 0
-            sample(k) { values, l in
-                executor.write(values, to: input)
-                lab = l
-                feedLabel(l, into: executor, id: label)
-            }
             context.accumulate = k == 0 ? 0 : 1
-            executor.run(training.graph.ids, context: context, updates: k == count - 1)
-            total += Double(executor.scalar(loss))
-            if argmax(executor.read(prediction)) == Int(lab) { correct += 1 }
+            let r = runSample(k, nodes: training.graph.ids, context: context, updates: k == count - 1, sample: sample)
+            total += Double(r.loss)
+            if r.predicted == Int(r.label) { correct += 1 }
         }
         return (total, correct)
     }
@@ -112,16 +106,9 @@ public final class Trainer {
         var e = Evaluation(classes: classes)
         var total = 0.0
         for k in 0..<count {
-            var lab: Int32 = 0
-            sample(k) { values, l in
-                executor.write(values, to: input)
-                lab = l
-                feedLabel(l, into: executor, id: label)
-            }
-            executor.run(0..<plan.training.forwardEnd, context: StepContext(), updates: false)
-            total += Double(executor.scalar(loss))
-            let p = argmax(executor.read(prediction))
-            if lab >= 0 && Int(lab) < classes { e.confusion[Int(lab)][p] += 1 }
+            let r = runSample(k, nodes: 0..<plan.training.forwardEnd, context: StepContext(), updates: false, sample: sample)
+            total += Double(r.loss)
+            if r.label >= 0 && Int(r.label) < classes { e.confusion[Int(r.label)][r.predicted] += 1 }
         }
         e.samples = count
         e.loss = count == 0 ? 0 : total / Double(count)
@@ -134,6 +121,19 @@ public final class Trainer {
         self.step = step
         self.beta1Power = beta1Power
         self.beta2Power = beta2Power
+    }
+
+    /// Feeds sample `k` (input and label), runs `nodes`, and reads the loss and the arg-max prediction.
+    private func runSample(_ k: Int, nodes: Range<NodeID>, context: StepContext, updates: Bool,
+                           sample: (Int, (UnsafeBufferPointer<Float>, Int32) -> Void) -> Void) -> (loss: Float, predicted: Int, label: Int32) {
+        var lab: Int32 = 0
+        sample(k) { values, l in
+            executor.write(values, to: input)
+            lab = l
+            feedLabel(l, into: executor, id: label)
+        }
+        executor.run(nodes, context: context, updates: updates)
+        return (executor.scalar(loss), argmax(executor.read(prediction)), lab)
     }
 
     /// Current value of a tensor of the training graph (for tests and tools).

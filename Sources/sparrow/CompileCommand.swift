@@ -29,14 +29,25 @@ struct CompileCommand: Command {
             try plan.write(to: URL(fileURLWithPath: out))
             note("plan written to \(out); fine-tune through it with: sparrow train --plan \(out) --model \(args.string("model") ?? "cnn-small")")
         }
-        if let svg = args.string("svg") {
-            try AtomicFile.write(Data(MemoryTimeline.svg(plan).utf8), to: URL(fileURLWithPath: svg))
-            note("memory timeline: \(svg)")
-        }
-        let report = PlanReport(plan)
-        if args.has("json") { try printJSON(report); return }
-        printSummary(report)
+        try report(plan, args)
     }
+}
+
+/// Writes the memory timeline if `--svg` asks for it, then prints the plan report as
+/// JSON (`--json`) or as tables. Returns the report, or nil when it went out as JSON.
+@discardableResult
+func report(_ plan: TrainingPlan, _ args: Arguments) throws -> PlanReport? {
+    if let svg = args.string("svg") {
+        try AtomicFile.write(Data(MemoryTimeline.svg(plan).utf8), to: URL(fileURLWithPath: svg))
+        note("memory timeline: \(svg)")
+    }
+    let r = PlanReport(plan)
+    if args.has("json") {
+        try printJSON(r)
+        return nil
+    }
+    printSummary(r)
+    return r
 }
 
 /// The human-readable plan report: spec per layer, memory figures, live set at the peak.

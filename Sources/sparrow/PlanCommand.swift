@@ -24,13 +24,7 @@ struct PlanCommand: Command {
     func run() throws {
         let file = args.positional[1]
         let plan = try TrainingPlan(contentsOf: URL(fileURLWithPath: file))
-        if let svg = args.string("svg") {
-            try AtomicFile.write(Data(MemoryTimeline.svg(plan).utf8), to: URL(fileURLWithPath: svg))
-            note("memory timeline: \(svg)")
-        }
-        let report = PlanReport(plan)
-        if args.has("json") { try printJSON(report); return }
-        printSummary(report)
+        guard let report = try report(plan, args) else { return }
         if args.has("steps") {
             var t = Table(["step", "node", "phase", "live SRAM"])
             for (i, bytes) in report.liveBytesPerStep.enumerated() {
