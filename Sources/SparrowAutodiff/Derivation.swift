@@ -3,7 +3,7 @@ import SparrowIR
 /// Derives the training graph of a model for a sparse-update spec: see
 /// `deriveTrainingGraph(_:trainable:partial:optimizer:reorderUpdates:)`.
 public func deriveTrainingGraph(_ model: Model, spec: UpdateSpec, optimizer: Optimizer,
-                                reorderUpdates: Bool = true) throws(AutodiffError) -> TrainingGraph {
+                                reorderUpdates: Bool = true, masterWeights: Bool = false) throws(AutodiffError) -> TrainingGraph {
     let plans: [LayerPlan]
     do { plans = try spec.resolve(model) } catch { throw .spec(error) }
     var trainable = Set<String>()
@@ -19,7 +19,7 @@ public func deriveTrainingGraph(_ model: Model, spec: UpdateSpec, optimizer: Opt
     }
     guard !trainable.isEmpty || !partial.isEmpty else { throw .nothingToTrain }
     return try deriveTrainingGraph(model.graph, trainable: trainable, partial: partial, optimizer: optimizer,
-                                   reorderUpdates: reorderUpdates)
+                                   reorderUpdates: reorderUpdates, masterWeights: masterWeights)
 }
 
 /// Derives the training graph of a forward graph with a loss.
@@ -46,9 +46,11 @@ public func deriveTrainingGraph(_ model: Model, spec: UpdateSpec, optimizer: Opt
 ///   - trainable: names of the parameters trained whole; nil trains all of them.
 ///   - partial: weights trained on some input channels only.
 ///   - optimizer: the update rule, with its persistent state added per parameter.
+///   - masterWeights: give every update an FP32 master copy of its parameter (a
+///     `.master` optimizer state), for plans that store parameters in FP16.
 public func deriveTrainingGraph(_ model: Graph, trainable names: Set<String>? = nil,
                                 partial: [String: ChannelSelection] = [:], optimizer: Optimizer,
-                                reorderUpdates: Bool = true) throws(AutodiffError) -> TrainingGraph {
+                                reorderUpdates: Bool = true, masterWeights: Bool = false) throws(AutodiffError) -> TrainingGraph {
     do { try model.verify() } catch { throw .graph(error) }
     for n in model.nodes where !isForwardOp(n.op) { throw .notAForwardGraph(node: n.name, op: n.op.name) }
     let forward = eliminatingDeadNodes(model)
@@ -122,7 +124,7 @@ public func deriveTrainingGraph(_ model: Graph, trainable names: Set<String>? = 
     func update(_ p: NodeID, _ g: NodeID) throws(AutodiffError) {
         let pname = b.graph[p].name
         var inputs = [p, g]
-        for slot in optimizer.stateSlots {
+        for slot in optimizer.stateSlots + (masterWeights ? [.master] : []) {
             inputs.append(try b.append(b.unique("\(pname).\(slot.rawValue)"), .optimizerState(slot), [p], type: nil))
         }
         updates[p] = try b.append(b.unique("update/\(pname)"), .update(optimizer), inputs, type: nil)

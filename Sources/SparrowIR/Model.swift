@@ -41,6 +41,8 @@ public enum ModelError: Error, Hashable, Sendable, CustomStringConvertible {
     case nonFinite(tensor: String, index: Int)
     /// A memory plan that does not fit the graph or the kernels it is run with.
     case planMismatch(String)
+    /// No conv or linear layer of that name.
+    case unknownLayer(String)
 
     public var description: String {
         switch self {
@@ -49,6 +51,7 @@ public enum ModelError: Error, Hashable, Sendable, CustomStringConvertible {
         case .tensorShape(let n, let e, let f): return "tensor '\(n)' has shape \(f), the layer expects \(e)"
         case .nonFinite(let n, let i): return "tensor '\(n)' holds a NaN or infinity at element \(i)"
         case .planMismatch(let m): return m
+        case .unknownLayer(let n): return "the model has no conv or linear layer named '\(n)'"
         }
     }
 }

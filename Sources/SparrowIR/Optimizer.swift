@@ -29,7 +29,11 @@ public enum Optimizer: Hashable, Sendable {
     }
 }
 
-/// One persistent optimizer tensor of a parameter, zero at the start of training.
+/// One persistent optimizer tensor of a parameter: zero at the start of training,
+/// except `master`, which starts as the parameter's value.
 public enum OptimizerSlot: String, Hashable, Sendable, CaseIterable {
     case velocity, firstMoment = "m", secondMoment = "v"
+    /// An FP32 copy of a parameter stored in reduced precision: the update applies to
+    /// it, and the parameter is its rounding (read last by the update, after the optimizer's slots).
+    case master
 }

@@ -175,7 +175,7 @@ func inferType(node: String, op: Op, inputs t: [TensorType], declared: TensorTyp
         guard let c = t[0].shape.dims.last else { throw .shapeMismatch(node: node, detail: "dy must not be a scalar") }
         result = TensorType(Shape(c))
     case .update:
-        try arity(2...4)
+        try arity(2...5)
         guard t[1] == t[0] else { throw .shapeMismatch(node: node, detail: "gradient \(t[1]) vs parameter \(t[0])") }
         for k in 2..<t.count where t[k] != t[0] {
             throw .shapeMismatch(node: node, detail: "optimizer state \(t[k]) vs parameter \(t[0])")

@@ -9,7 +9,7 @@ struct PlanDecoder {
     let top: PlanFields
 
     static let topKeys = ["format", "version", "model", "optimizer", "flags", "budget", "figures", "prediction", "loss",
-                          "forward_end", "layers", "slices", "trainable", "gradients", "updates", "schedule"]
+                          "forward_end", "layers", "slices", "trainable", "gradients", "updates", "quantization", "schedule"]
     static let entryKeys = ["step", "name", "op", "inputs", "dtype", "shape", "phase", "region", "offset", "bytes",
                             "storage", "stored_as", "live"]
     static let figureKeys = ["peak_sram", "flash_bytes", "lower_bound", "persistent_bytes", "scratch_offset",
@@ -32,7 +32,7 @@ struct PlanDecoder {
         guard modelName.utf8.count <= TrainingPlan.maxNameBytes else { throw top.invalid("model", "is longer than \(TrainingPlan.maxNameBytes) bytes") }
         let optimizer = try OpCoding.optimizer(try top.value("optimizer"), file: file, at: .topLevel, field: "optimizer")
         let flags = try top.object("flags")
-        try flags.only(["reorder_updates", "gradient_accumulation", "precision"])
+        try flags.only(["reorder_updates", "gradient_accumulation", "precision", "accumulation"])
         let reorder = try flags.bool("reorder_updates"), accumulate = try flags.bool("gradient_accumulation")
         var precision = Precision.fp32
         if flags.has("precision") {
@@ -41,6 +41,15 @@ struct PlanDecoder {
                 throw flags.invalid("precision", "'\(p)' is not a precision; known: \(Precision.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             precision = known
+        }
+        var accumulation = Accumulation.fp32
+        if flags.has("accumulation") {
+            let a = try flags.string("accumulation")
+            guard precision == .fp16 else { throw flags.invalid("accumulation", "applies to fp16 plans only; this plan is \(precision.rawValue)") }
+            guard let known = Accumulation(rawValue: a) else {
+                throw flags.invalid("accumulation", "'\(a)' is not an accumulation mode; known: \(Accumulation.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            accumulation = known
         }
         let budget = try top.optionalInt("budget", 0...Int.max)
         let fig = try top.object("figures")
@@ -99,8 +108,14 @@ struct PlanDecoder {
             scratchSize: try fig.int("scratch_size", bytes), lowerBound: try fig.int("lower_bound", bytes), peakStep: peakStep,
             precision: precision, dtypes: dtypes)
         try PlanChecks(file: file, graph: g, memory: memory).check(budget: budget)
+        var quantization: PlanQuantization?
+        if top.has("quantization") {
+            guard precision == .int8 else { throw top.invalid("quantization", "applies to int8 plans only; this plan is \(precision.rawValue)") }
+            quantization = try PlanQuantizationCoding.decode(try top.object("quantization"), graph: g, dtypes: dtypes)
+        }
         return TrainingPlan(modelName: modelName, training: training, memory: memory, layers: layers, budget: budget,
-                            reorderUpdates: reorder, gradientAccumulation: accumulate)
+                            reorderUpdates: reorder, gradientAccumulation: accumulate, accumulation: accumulation,
+                            quantization: quantization)
     }
 
     /// The schedule: every entry appended to a new graph in file order (so each is

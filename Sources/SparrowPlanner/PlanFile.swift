@@ -112,7 +112,8 @@ extension TrainingPlan {
             ("model", .string(modelName)),
             ("optimizer", OpCoding.encode(t.optimizer)),
             ("flags", .object([("reorder_updates", .bool(reorderUpdates)), ("gradient_accumulation", .bool(gradientAccumulation))]
-                              + (m.precision == .fp32 ? [] : [("precision", .string(m.precision.rawValue))]))),
+                              + (m.precision == .fp32 ? [] : [("precision", .string(m.precision.rawValue))])
+                              + (m.precision == .fp16 ? [("accumulation", .string(accumulation.rawValue))] : []))),
             ("budget", budget.map { .int($0) } ?? .null),
             ("figures", .object(figures)),
             ("prediction", .optional(g.prediction.map(name))),
@@ -123,7 +124,7 @@ extension TrainingPlan {
             ("trainable", .strings(t.trainable.map(name))),
             ("gradients", byName(t.gradients)),
             ("updates", byName(t.updates)),
-            ("schedule", .array(schedule)),
-        ])
+        ] + (quantization.map { [("quantization", PlanQuantizationCoding.encode($0, graph: g))] } ?? [])
+          + [("schedule", .array(schedule))])
     }
 }

@@ -72,10 +72,11 @@ struct TrainingMaps {
             guard o == optimizer else {
                 throw .training(file: file, at: at, detail: "updates with \(o.name), but the plan's optimizer is \(optimizer.name)")
             }
-            guard node.inputs.count == 2 + o.stateSlots.count, node.inputs[0] == p, node.inputs[1] == g else {
-                throw .training(file: file, at: at, detail: "must read '\(graph[p].name)', its gradient '\(graph[g].name)' and \(o.stateSlots.count) optimizer state tensor(s), in that order")
+            let hasMaster = node.inputs.count == 3 + o.stateSlots.count
+            guard node.inputs.count == 2 + o.stateSlots.count || hasMaster, node.inputs[0] == p, node.inputs[1] == g else {
+                throw .training(file: file, at: at, detail: "must read '\(graph[p].name)', its gradient '\(graph[g].name)', \(o.stateSlots.count) optimizer state tensor(s) and optionally a master copy, in that order")
             }
-            for (k, slot) in o.stateSlots.enumerated() {
+            for (k, slot) in (o.stateSlots + (hasMaster ? [.master] : [])).enumerated() {
                 let s = graph[node.inputs[2 + k]]
                 guard s.op == .optimizerState(slot), s.inputs == [p] else {
                     throw .training(file: file, at: at, detail: "input \(2 + k) '\(s.name)' must be the \(slot.rawValue) state of '\(graph[p].name)'")

@@ -23,9 +23,15 @@ public struct TrainingPlan: Hashable, Sendable {
     /// Whether parameter gradients persist across steps, so that batches larger than
     /// one can accumulate them (the host trainer); device plans run batch 1 without.
     public var gradientAccumulation: Bool
+    /// How FP16 kernels accumulate (`memory.precision == .fp16` only; FP32 otherwise).
+    public var accumulation: Accumulation
+    /// Scales, zero points and the QAS switch of an INT8 plan; nil for FP32 and FP16
+    /// plans, and for INT8 plans compiled without calibration data (memory figures only).
+    public var quantization: PlanQuantization?
 
     public init(modelName: String, training: TrainingGraph, memory: MemoryPlan, layers: [LayerPlan], budget: Int?,
-                reorderUpdates: Bool, gradientAccumulation: Bool) {
+                reorderUpdates: Bool, gradientAccumulation: Bool, accumulation: Accumulation = .fp32,
+                quantization: PlanQuantization? = nil) {
         self.modelName = modelName
         self.training = training
         self.memory = memory
@@ -33,6 +39,8 @@ public struct TrainingPlan: Hashable, Sendable {
         self.budget = budget
         self.reorderUpdates = reorderUpdates
         self.gradientAccumulation = gradientAccumulation
+        self.accumulation = accumulation
+        self.quantization = quantization
     }
 
     public var graph: Graph { training.graph }

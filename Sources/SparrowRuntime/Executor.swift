@@ -1,3 +1,4 @@
+import CSparrowKernels
 import SparrowIR
 import SparrowPlanner
 
@@ -14,12 +15,21 @@ public final class Executor {
     public let plan: MemoryPlan
     /// Kernel "cores" each call is split over (results do not depend on it).
     public let cores: Int
+    /// Scales and zero points of an INT8 plan (nil otherwise).
+    public let quantization: PlanQuantization?
     private let arena: UnsafeMutableRawPointer
     private let flash: UnsafeMutableRawPointer
     private let constants: UnsafeMutablePointer<Int32>
+    private let pool = ConstantPool()
+    /// FP16 overflow status (see `KernelBinding.overflow`): `[0]` and one slot per core.
+    private let overflow: UnsafeMutablePointer<Int32>
     private var calls: [(id: NodeID, isUpdate: Bool, call: KernelCall)] = []
+    /// Step (real units) of each int32 bias: s_x · s_w[oc], by node (INT8 plans).
+    private var biasSteps: [NodeID: [Double]] = [:]
+    /// Weights (and trainable slices) of depthwise convolutions: channel innermost.
+    private var depthwiseWeights = Set<NodeID>()
 
-    /// An executor that plans `graph` itself (evaluation and tests).
+    /// An executor that plans `graph` itself (evaluation and tests), in FP32.
     /// - Parameters:
     ///   - weights: values of every parameter and constant, by node name.
     ///   - pinned: nodes to keep alive for the whole run (read after a step, or accumulated across steps).
@@ -30,35 +40,36 @@ public final class Executor {
         var keep = pinned
         if let p = graph.prediction { keep.insert(p) }
         if let l = graph.loss { keep.insert(l) }
-        let scratch = graph.ids.map { scratchFloats(graph[$0], in: graph, cores: cores) }.max() ?? 0
         let plan = planMemory(graph, options: PlannerOptions(pinned: keep, frozenInFlash: frozenInFlash, inPlace: inPlace,
-                                                             scratchBytes: scratch * 4))
+                                                             scratchBytes: scratchBytes(graph, cores: cores, precision: .fp32)))
         try self.init(graph: graph, plan: plan, weights: weights, cores: cores)
     }
 
     /// An executor for a compiled plan: the arena is exactly `plan.memory.peakSRAM` bytes.
-    /// - Parameter weights: values of every parameter of the training graph (see `TrainingGraph.parameterValues`).
+    /// - Parameter weights: FP32 values of every parameter of the training graph (see
+    ///   `TrainingGraph.parameterValues`), converted to the plan's storage types.
     public convenience init(plan: TrainingPlan, weights: [String: Tensor], cores: Int = 1) throws(ModelError) {
-        try self.init(graph: plan.graph, plan: plan.memory, weights: weights, cores: cores)
+        try self.init(graph: plan.graph, plan: plan.memory, weights: weights, cores: cores,
+                      accumulation: plan.accumulation, quantization: plan.quantization)
     }
 
     /// Runs `graph` with the placements of `plan`, which must have been made for it
-    /// with kernel scratch for at least `cores` cores.
-    public init(graph: Graph, plan: MemoryPlan, weights: [String: Tensor], cores: Int) throws(ModelError) {
+    /// with kernel scratch for at least `cores` cores. Each tensor is stored as
+    /// `plan.dtypes` says and run by the kernels of `plan.precision`.
+    public init(graph: Graph, plan: MemoryPlan, weights: [String: Tensor], cores: Int,
+                accumulation: Accumulation = .fp32, quantization: PlanQuantization? = nil) throws(ModelError) {
         precondition(cores >= 1, "Executor needs at least one core")
-        let scratch = graph.ids.map { scratchFloats(graph[$0], in: graph, cores: cores) }.max() ?? 0
-        guard plan.precision == .fp32 else {
-            throw .planMismatch("this plan stores tensors as \(plan.precision.rawValue); the native runtime executes FP32 plans so far")
-        }
-        guard plan.regions.count == graph.count else {
+        let scratch = scratchBytes(graph, cores: cores, precision: plan.precision)
+        guard plan.regions.count == graph.count, plan.dtypes.count == graph.count else {
             throw .planMismatch("the memory plan has \(plan.regions.count) entries for a graph of \(graph.count) nodes")
         }
-        guard plan.scratchSize >= scratch * 4 else {
-            throw .planMismatch("the plan reserves \(plan.scratchSize) bytes of kernel scratch; the kernels need \(scratch * 4) on \(cores) core(s)")
+        guard plan.scratchSize >= scratch else {
+            throw .planMismatch("the plan reserves \(plan.scratchSize) bytes of kernel scratch; the kernels need \(scratch) on \(cores) core(s)")
         }
         self.graph = graph
         self.cores = cores
         self.plan = plan
+        self.quantization = quantization
         for id in graph.ids where graph[id].op == .parameter || graph[id].op == .constant {
             let node = graph[id]
             guard let value = weights[node.name] else { throw .missingTensor(node.name) }
@@ -70,6 +81,8 @@ public final class Executor {
         arena.initializeMemory(as: UInt8.self, repeating: 0, count: max(plan.peakSRAM, 1))
         flash = .allocate(byteCount: max(plan.flashBytes, 1), alignment: 64)
         flash.initializeMemory(as: UInt8.self, repeating: 0, count: max(plan.flashBytes, 1))
+        overflow = .allocate(capacity: cores + 1)
+        overflow.initialize(repeating: 0, count: cores + 1)
         var selections: [ChannelSelection: Int] = [:]
         var channelLists: [Int32] = []
         for node in graph.nodes {
@@ -84,24 +97,41 @@ public final class Executor {
         }
         constants = .allocate(capacity: max(channelLists.count, 1))
         constants.initialize(from: channelLists + [0], count: max(channelLists.count, 1))
-        for id in graph.ids where graph[id].op == .parameter || graph[id].op == .constant {
-            write(weights[graph[id].name]!.scalars, to: id)
+        for node in graph.nodes {
+            guard case .conv2d(let c) = node.op, c.isDepthwise(inChannels: graph[node.inputs[0]].type.shape[2]) else { continue }
+            depthwiseWeights.insert(node.inputs[1])
+            if case .splitWeight = graph[node.inputs[1]].op { depthwiseWeights.formUnion(graph[node.inputs[1]].inputs) }
         }
-        let scratchPointer = (arena + plan.scratchOffset).assumingMemoryBound(to: Float.self)
+        if let q = quantization {
+            for node in graph.nodes where node.inputs.count > 2 && plan.dtypes[node.inputs[2]] == .int32 {
+                var w = node.inputs[1]
+                if case .splitWeight = graph[w].op { w = graph[w].inputs[0] }
+                guard let px = q.activations[node.inputs[0]], let sw = q.weightScales[w] else {
+                    throw .planMismatch("layer '\(node.name)' has an int32 bias but no input scale or weight scales in the plan")
+                }
+                biasSteps[node.inputs[2]] = sw.map { Double(px.scale) * Double($0) }
+            }
+        }
+        for id in graph.ids where graph[id].op == .parameter || graph[id].op == .constant {
+            try store(weights[graph[id].name]!.scalars, to: id)
+        }
+        // A master copy starts as the exact FP32 value of its parameter.
+        for id in graph.ids where graph[id].op == .optimizerState(.master) {
+            try store(weights[graph[graph[id].inputs[0]].name]!.scalars, to: id)
+        }
         let (sram, rom, table, regions, offsets) = (arena, flash, constants, plan.regions, plan.offsets)
         let storage = plan.storage
-        func address(_ id: NodeID) -> UnsafeMutableRawPointer {
-            (regions[storage[id]] == .flash ? rom : sram) + offsets[id]
-        }
-        let consumers = graph.consumers()
+        let binding = KernelBinding(
+            graph: graph, dtypes: plan.dtypes,
+            address: { (regions[storage[$0]] == .flash ? rom : sram) + offsets[$0] },
+            scratch: arena + plan.scratchOffset, indices: { UnsafePointer(table + selections[$0]!) },
+            fused: { regions[$0] == .fused }, consumers: graph.consumers(), accumulation: accumulation,
+            quantization: quantization, pool: pool, overflow: overflow)
         for id in graph.ids {
-            guard let call = bindKernel(id, in: graph, address: address, scratch: scratchPointer,
-                                        indices: { UnsafePointer(table + selections[$0]!) },
-                                        fused: { regions[$0] == .fused }, fusedUpdate: { consumers[$0][0] }) else { continue }
             // A fused gradient's call is its update: skipped with the updates.
             let isUpdate: Bool
             if case .update = graph[id].op { isUpdate = true } else { isUpdate = regions[id] == .fused }
-            calls.append((id, isUpdate, call))
+            for call in try binding.calls(id, precision: plan.precision) { calls.append((id, isUpdate, call)) }
         }
     }
 
@@ -109,6 +139,7 @@ public final class Executor {
         arena.deallocate()
         flash.deallocate()
         constants.deallocate()
+        overflow.deallocate()
     }
 
     /// Arena bytes in use: exactly the plan's peak SRAM.
@@ -130,18 +161,68 @@ public final class Executor {
     /// Runs every node once, updates included, with `context`.
     func runAll(context: StepContext) { run(graph.ids, context: context, updates: true) }
 
-    /// Copies fp32 values into a node's tensor.
+    /// Non-finite FP16 gradient elements seen since `resetOverflow()` (0 for other precisions).
+    var overflowCount: Int { Int(overflow[0]) }
+
+    /// Starts a step's overflow count from zero.
+    func resetOverflow() { overflow[0] = 0 }
+
+    /// Storage type of a node's tensor.
+    public func storedType(_ id: NodeID) -> DType { plan.dtypes[id] }
+
+    /// Writes real values into a node's tensor in its storage type: FP32 copied,
+    /// FP16 rounded once, int8 activations quantized with the plan's scale and
+    /// zero point, int8 weights per output channel, int32 biases in steps of s_x · s_w.
     public func write(_ values: [Float], to id: NodeID) {
-        precondition(values.count == graph[id].type.shape.elementCount && graph[id].type.dtype == .fp32,
-                     "write: \(values.count) floats for '\(graph[id].name)' \(graph[id].type)")
-        values.withUnsafeBytes { pointer(id).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        values.withUnsafeBufferPointer { write($0, to: id) }
     }
 
-    /// Copies fp32 values from a buffer (e.g. one sample of a dataset) into a node's tensor.
+    /// Copies real values from a buffer (e.g. one sample of a dataset) into a node's tensor (see `write(_:to:)`).
     public func write(_ values: UnsafeBufferPointer<Float>, to id: NodeID) {
         precondition(values.count == graph[id].type.shape.elementCount && graph[id].type.dtype == .fp32,
                      "write: \(values.count) floats for '\(graph[id].name)' \(graph[id].type)")
-        pointer(id).copyMemory(from: values.baseAddress!, byteCount: values.count * 4)
+        do { try store(values, to: id) } catch { preconditionFailure(error.description) }
+    }
+
+    private func store(_ values: some Collection<Float>, to id: NodeID) throws(ModelError) {
+        let p = pointer(id), n = values.count
+        switch plan.dtypes[id] {
+        case .fp32:
+            let f = p.assumingMemoryBound(to: Float.self)
+            for (i, v) in values.enumerated() { f[i] = v }
+        case .fp16:
+            let h = p.assumingMemoryBound(to: UInt16.self)
+            for (i, v) in values.enumerated() { h[i] = sp_f16_from_f32(v) }
+        case .int8:
+            let q = p.assumingMemoryBound(to: Int8.self)
+            if let a = quantization?.activations[id] {
+                for (i, v) in values.enumerated() { q[i] = a.quantize(v) }
+            } else if let s = quantization?.weightScales[id] {
+                let channelOf = channelIndex(id, channels: s.count)
+                for (i, v) in values.enumerated() { q[i] = QuantParams(scale: s[channelOf(i)], zeroPoint: 0).quantize(v) }
+            } else {
+                throw .planMismatch("'\(graph[id].name)' is stored as int8 but the plan gives it no quantization parameters")
+            }
+        case .int32:
+            guard let steps = biasSteps[id], steps.count == n else {
+                throw .planMismatch("'\(graph[id].name)' is stored as int32 but is no bias of a quantized layer")
+            }
+            let b = p.assumingMemoryBound(to: Int32.self)
+            for (i, v) in values.enumerated() {
+                let r = (Double(v) / steps[i]).rounded(.toNearestOrEven)
+                b[i] = r.isNaN ? 0 : Int32(max(Double(Int32.min), min(Double(Int32.max), r)))
+            }
+        case .uint8, .bit:
+            throw .planMismatch("'\(graph[id].name)' is stored as \(plan.dtypes[id].rawValue), which holds no real values")
+        }
+    }
+
+    /// Maps element i of an int8 weight to its output channel: the innermost
+    /// dimension of a depthwise weight, the outermost otherwise.
+    private func channelIndex(_ id: NodeID, channels: Int) -> (Int) -> Int {
+        if depthwiseWeights.contains(id) { return { $0 % channels } }
+        let stride = graph[id].type.shape.elementCount / channels
+        return { $0 / stride }
     }
 
     /// Sets an int32 tensor (a class label).
@@ -151,16 +232,34 @@ public final class Executor {
         values.withUnsafeBytes { pointer(id).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
     }
 
-    /// The fp32 values of a node's tensor.
+    /// The real values of a node's tensor (FP16 widened exactly, int8 and int32 dequantized).
     public func read(_ id: NodeID) -> [Float] {
         precondition(graph[id].type.dtype == .fp32, "read: '\(graph[id].name)' is \(graph[id].type)")
         let n = graph[id].type.shape.elementCount
-        let p = pointer(id).assumingMemoryBound(to: Float.self)
-        return Array(UnsafeBufferPointer(start: p, count: n))
+        let p = pointer(id)
+        switch plan.dtypes[id] {
+        case .fp32:
+            return Array(UnsafeBufferPointer(start: p.assumingMemoryBound(to: Float.self), count: n))
+        case .fp16:
+            let h = p.assumingMemoryBound(to: UInt16.self)
+            return (0..<n).map { sp_f16_to_f32(h[$0]) }
+        case .int8:
+            let q = p.assumingMemoryBound(to: Int8.self)
+            if let a = quantization?.activations[id] { return (0..<n).map { a.dequantize(q[$0]) } }
+            let s = quantization?.weightScales[id] ?? []
+            precondition(!s.isEmpty, "read: '\(graph[id].name)' is int8 without quantization parameters")
+            let channelOf = channelIndex(id, channels: s.count)
+            return (0..<n).map { Float(q[$0]) * s[channelOf($0)] }
+        case .int32:
+            let b = p.assumingMemoryBound(to: Int32.self), steps = biasSteps[id] ?? []
+            return (0..<n).map { Float(Double(b[$0]) * steps[$0]) }
+        case .uint8, .bit:
+            preconditionFailure("read: '\(graph[id].name)' is stored as \(plan.dtypes[id].rawValue)")
+        }
     }
 
-    /// A scalar fp32 tensor's value.
-    public func scalar(_ id: NodeID) -> Float { pointer(id).load(as: Float.self) }
+    /// A scalar tensor's real value.
+    public func scalar(_ id: NodeID) -> Float { read(id)[0] }
 
     /// Current values of every parameter and constant, by name.
     public func weights() -> [String: Tensor] {

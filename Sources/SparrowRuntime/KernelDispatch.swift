@@ -1,5 +1,6 @@
 import CSparrowKernels
 import SparrowIR
+import SparrowPlanner
 
 /// Per-call values that change between steps without recompiling the plan.
 struct StepContext {
@@ -11,6 +12,9 @@ struct StepContext {
     /// 1 − β₁ᵗ and 1 − β₂ᵗ for Adam, maintained by repeated multiplication.
     var biasCorrection1: Float = 1
     var biasCorrection2: Float = 1
+    /// FP16 loss scaling: the loss gradient is multiplied by it (a power of two),
+    /// and `gradScale` divides it out again in the update.
+    var lossScale: Float = 1
 }
 
 /// A kernel call bound to arena addresses: called once per core.
@@ -191,21 +195,36 @@ func poolShape(_ w: Window2D, input: Shape, output: Shape) -> sp_pool_shape {
         pad_top: Int32(w.padTop), pad_left: Int32(w.padLeft))
 }
 
-/// Floats of kernel scratch a node needs with `cores` cores.
-func scratchFloats(_ node: Node, in graph: Graph, cores: Int) -> Int {
+/// Bytes of kernel scratch a node needs with `cores` cores when stored at `precision`:
+/// the FP32 convolutions' im2col panels, and the values a max-pool argmax
+/// computes on the way (in the pooled tensor's storage type).
+func scratchBytes(_ node: Node, in graph: Graph, cores: Int, precision: Precision) -> Int {
     let x = node.inputs
     switch node.op {
     case .conv2d(let c), .conv2dWeightGrad(let c):
+        guard precision == .fp32 else { return 0 }
         var s = convShape(c, input: graph[x[0]].type.shape, output: node.op == .conv2d(c) ? node.type.shape : graph[x[1]].type.shape)
-        return Int(sp_conv2d_scratch_floats(&s, Int32(cores)))
+        return Int(sp_conv2d_scratch_floats(&s, Int32(cores))) * 4
     case .conv2dInputGrad(let c):
+        guard precision == .fp32 else { return 0 }
         var s = convShape(c, input: node.type.shape, output: graph[x[0]].type.shape)
-        return Int(sp_conv2d_scratch_floats(&s, Int32(cores)))
+        return Int(sp_conv2d_scratch_floats(&s, Int32(cores))) * 4
     case .maxPoolArgmax:
-        return node.type.shape.elementCount
+        let bytes: Int
+        switch precision {
+        case .fp32: bytes = 4
+        case .fp16: bytes = 2
+        case .int8: bytes = 1
+        }
+        return node.type.shape.elementCount * bytes
     default:
         return 0
     }
+}
+
+/// The kernel scratch of a whole graph: the largest any node needs.
+func scratchBytes(_ graph: Graph, cores: Int, precision: Precision) -> Int {
+    graph.nodes.map { scratchBytes($0, in: graph, cores: cores, precision: precision) }.max() ?? 0
 }
 
 /// The call of a fused gradient node: its gradient kernel with the update applied in place.

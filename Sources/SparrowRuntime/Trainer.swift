@@ -18,6 +18,9 @@ public final class Trainer {
     public private(set) var step = 0
     /// β₁ᵗ and β₂ᵗ of Adam, kept by repeated multiplication so every execution agrees bit for bit.
     private(set) var beta1Power: Float = 1, beta2Power: Float = 1
+    /// The loss scale of an FP16 plan, with the count of steps skipped because a
+    /// gradient overflowed (nil for FP32 and INT8 plans).
+    public private(set) var lossScaler: LossScaler?
 
     /// Compiles `model` for `options.spec` (no budget; gradients kept across a batch
     /// when the batch is larger than one) and prepares to train it.
@@ -42,6 +45,14 @@ public final class Trainer {
         }
         guard options.optimizer == plan.training.optimizer else {
             throw .invalidOption("the plan was compiled for \(plan.training.optimizer.name), not \(options.optimizer.name)")
+        }
+        switch plan.memory.precision {
+        case .fp16:
+            lossScaler = options.lossScaling ?? .standardDynamic
+        case .fp32, .int8:
+            guard options.lossScaling == nil else {
+                throw .invalidOption("loss scaling applies to fp16 plans; this plan is \(plan.memory.precision.rawValue)")
+            }
         }
         self.options = options
         self.plan = plan
@@ -89,15 +100,18 @@ public final class Trainer {
         step += 1
         beta1Power *= adamBetas.0
         beta2Power *= adamBetas.1
-        var context = StepContext(learningRate: learningRate, accumulate: 0, gradScale: 1 / Float(count),
-                                  biasCorrection1: 1 - beta1Power, biasCorrection2: 1 - beta2Power)
+        let scale = lossScaler?.scale ?? 1
+        var context = StepContext(learningRate: learningRate, accumulate: 0, gradScale: 1 / Float(count) * (1 / scale),
+                                  biasCorrection1: 1 - beta1Power, biasCorrection2: 1 - beta2Power, lossScale: scale)
         var total = 0.0, correct = 0
+        executor.resetOverflow()
         for k in 0..<count {
             context.accumulate = k == 0 ? 0 : 1
             let r = runSample(k, nodes: training.graph.ids, context: context, updates: k == count - 1, sample: sample)
             total += Double(r.loss)
             if r.predicted == Int(r.label) { correct += 1 }
         }
+        _ = lossScaler?.record(overflow: executor.overflowCount > 0)
         return (total, correct)
     }
 

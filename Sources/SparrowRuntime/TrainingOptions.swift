@@ -20,6 +20,9 @@ public struct TrainingOptions: Hashable, Sendable {
     public var cores: Int = 1
     /// Which layers learn what (all of every layer by default).
     public var spec: UpdateSpec = .full
+    /// Loss scaling of FP16 plans; nil chooses dynamic scaling (`LossScaler.standardDynamic`)
+    /// for FP16 plans. FP32 and INT8 plans take no loss scale.
+    public var lossScaling: LossScaler?
 
     public init() {}
 

@@ -10,6 +10,8 @@ struct BenchCommand: Command {
         OptionSpec(name: "samples", valueName: "N", help: "Training samples per measurement.", defaultValue: "2048"),
         OptionSpec(name: "repeat", valueName: "N", help: "Repetitions; the best is reported.", defaultValue: "3"),
         OptionSpec(name: "memory-only", valueName: nil, help: "Only the peak-SRAM table of the zoo models (no timing)."),
+        OptionSpec(name: "precision", valueName: nil, help: "Only the precision comparison: the pretrained CNN with a fresh classifier fine-tuned through one sparse spec in fp32, fp16 (both accumulations), int8 + QAS and int8 without QAS (a few minutes)."),
+        OptionSpec(name: "epochs", valueName: "N", help: "Fine-tuning epochs of --precision.", defaultValue: "1"),
         OptionSpec(name: "json", valueName: nil, help: "Print the figures as JSON."),
     ]
     static let details = "Build with -c release for meaningful numbers: swift run -c release sparrow bench"
@@ -42,6 +44,17 @@ struct BenchCommand: Command {
     init(_ args: Arguments) throws(UsageError) { self.args = args }
 
     func run() throws {
+        if args.has("precision") {
+            var bench = PrecisionBench()
+            bench.epochs = try args.int("epochs") ?? 1
+            guard bench.epochs >= 1 else { throw UsageError("--epochs must be at least 1") }
+            let rows = try bench.run { r in note("\(r.name): \(percent(r.accuracyAfter)) after fine-tuning") }
+            if args.has("json") { try printJSON(rows); return }
+            print("fine-tuning cnn-small (pretrained features, fresh classifier) through the sparse spec, \(bench.epochs) epoch(s), batch 1, SGD lr \(bench.learningRate);")
+            print("test accuracy on the 2,000 shipped test images; int8 calibrated on \(PlanFlags.calibrationSamples) training images:")
+            print(PrecisionBench.table(rows))
+            return
+        }
         let memory = try memoryTable()
         let throughput = args.has("memory-only") ? [] : try throughputFigures()
         if args.has("json") { try printJSON(Report(throughput: throughput, memory: memory)); return }

@@ -9,7 +9,11 @@ enum PlanFlags {
         OptionSpec(name: "spec", valueName: "SPEC", help: "Update spec: full, classifier, bias, sparse (biases of the last 12 layers, late pointwise weights at 1/2, 1/4, 1/8, the classifier), last:N, bias-last:N, tte:NB:IDX@R,… or a spec JSON file.", defaultValue: "full"),
         OptionSpec(name: "optimizer", valueName: "NAME", help: "sgd, momentum or adam (optimizer state counts against the budget).", defaultValue: "sgd"),
         OptionSpec(name: "budget", valueName: "SIZE", help: "SRAM budget, e.g. 256KB (KB = 1024 bytes), 1MB or a byte count; 'none' to skip the check.", defaultValue: "256KB"),
-        OptionSpec(name: "dtype", valueName: "TYPE", help: "Storage precision: fp32, fp16 or int8 (int8 activations and weights, FP32 gradients). FP16/INT8 plans are planned for memory; native execution is FP32 for now.", defaultValue: "fp32"),
+        OptionSpec(name: "dtype", valueName: "TYPE", help: "Precision: fp32, fp16 (binary16 tensors, FP32 optimizer state) or int8 (int8 activations and weights, int32 biases, FP32 gradients, QAS updates; plain SGD).", defaultValue: "fp32"),
+        OptionSpec(name: "accumulate", valueName: "TYPE", help: "fp16 plans: accumulate in fp32 (one rounding per sum) or fp16 (a rounding per multiply-accumulate, as packed FP16 SIMD).", defaultValue: "fp32"),
+        OptionSpec(name: "master-weights", valueName: nil, help: "fp16 plans: keep an FP32 master copy of each trained parameter in SRAM (counted in the plan) so small updates are not lost."),
+        OptionSpec(name: "calibrate", valueName: "DIR", help: "int8 plans: IDX dataset whose first 512 training images calibrate activation ranges. Default: the shipped Fashion-MNIST for 28x28x1 models; 'none' plans memory only."),
+        OptionSpec(name: "no-qas", valueName: nil, help: "int8 plans: update without quantization-aware scaling (for comparison)."),
         OptionSpec(name: "no-reorder", valueName: nil, help: "Run all updates after the backward pass instead of right after each gradient."),
     ]
 
@@ -54,6 +58,42 @@ enum PlanFlags {
             throw UsageError("--dtype must be fp32, fp16 or int8, got '\(a.string("dtype") ?? "")'")
         }
         c.precision = p
+        switch a.string("accumulate") ?? "fp32" {
+        case "fp32": c.accumulation = .fp32
+        case "fp16": c.accumulation = .fp16
+        case let other: throw UsageError("--accumulate must be fp32 or fp16, got '\(other)'")
+        }
+        if (a.has("accumulate") || a.has("master-weights")) && p != .fp16 {
+            throw UsageError("--accumulate and --master-weights apply to --dtype fp16 only")
+        }
+        c.masterWeights = a.has("master-weights")
+        if (a.has("calibrate") || a.has("no-qas")) && p != .int8 { throw UsageError("--calibrate and --no-qas apply to --dtype int8 only") }
+        c.qas = !a.has("no-qas")
+        if p == .int8 { c.calibration = try calibration(a, model: model) }
         return c
+    }
+
+    /// Samples that calibrate an int8 plan.
+    static let calibrationSamples = 512
+
+    /// Activation ranges for an int8 plan: from `--calibrate DIR`, else from the
+    /// shipped Fashion-MNIST when the model reads 28x28x1 images; nil ('none', or
+    /// no matching data) plans memory only.
+    static func calibration(_ a: Arguments, model: Model) throws -> CalibrationRanges? {
+        let dir: URL
+        if let d = a.string("calibrate") {
+            if d == "none" { return nil }
+            dir = URL(fileURLWithPath: d)
+        } else {
+            guard let input = model.graph.ids(where: { $0 == .input }).first, model.graph[input].type.shape.dims == [28, 28, 1] else {
+                note("int8 plan without calibration data: memory figures only (pass --calibrate DIR to make it runnable)")
+                return nil
+            }
+            dir = Resources.fashionMNIST
+        }
+        let data = try Resources.loadIDXDirectory(dir, limitTrain: calibrationSamples, limitTest: 1).train
+        let ranges = try calibrate(model, on: data, samples: calibrationSamples)
+        note("int8: calibrated activation ranges on \(ranges.samples) images of \(data.name)")
+        return ranges
     }
 }

@@ -4,7 +4,7 @@ import Sparrow
 /// `sparrow train`: full FP32 training on the host, with per-epoch evaluation and checkpoints.
 struct TrainCommand: Command {
     static let name = "train"
-    static let summary = "Train a model on an IDX dataset on the host (FP32, all parameters), evaluating after every epoch."
+    static let summary = "Train a model on an IDX dataset on the host (FP32, all parameters, or through a compiled FP32/FP16/INT8 plan), evaluating after every epoch."
     static let usage = "sparrow train [--model cnn-small|FILE.json] [--weights FILE] [--data DIR] [--out DIR] [options]"
     static let specs: [OptionSpec] = [
         OptionSpec(name: "model", valueName: "MODEL", help: "Zoo model name or architecture JSON.", defaultValue: "cnn-small"),

@@ -131,6 +131,49 @@ void sp_linear_bwd_weight_f16(int in_features, int out_features, const sp_f16 *x
                               sp_f16 *dw, int accumulate, sp_f16_acc mode, int core_id,
                               int num_cores);
 
+/* ------------------------------------------ channel selection, split weights
+ * The fp16 versions of sp_gather_channels_f32 and the FP32 split-weight
+ * kernels (sparrow_kernels.h). A partially trained weight lives in two
+ * tensors: the full weight w (frozen; its values for the selected input
+ * channels are never read, so they may hold anything, NaN included) and
+ * w_sel, which holds the selected input channels sel[0..k) (ascending, each in
+ * [0, C)) in the same layout with k instead of C input channels:
+ * [out_c][k_h][k_w][k] for a conv, [k_h][k_w][k] for a depthwise conv,
+ * [out][k] for a linear. k = 0 selects nothing (sel and w_sel are then not
+ * read and may be NULL).
+ *
+ * Each split kernel computes exactly what its plain fp16 kernel computes on
+ * the merged weight: the same split over cores, the same start value, the same
+ * terms in the same order, in the same accumulation mode. So the result is bit
+ * for bit that of sp_conv2d_fwd_f16 / sp_conv2d_bwd_input_f16 /
+ * sp_linear_fwd_f16 / sp_linear_bwd_input_f16 on the merged weight, in both
+ * modes and for every num_cores; the merged weight is never built (no memory
+ * beyond the trainable slice, no scratch). Convs: groups must be 1 or
+ * depthwise (in_c == out_c == groups); any other groups, or an unknown mode,
+ * makes the kernel do nothing. */
+
+/** x_sel[p][j] = x[p][sel[j]] for p < positions, j < k (bit copies): the
+ *  input channels a partial-channel weight update needs. Split over
+ *  positions; a pure copy, so any split gives the same bytes. x_sel must not
+ *  overlap x. */
+void sp_gather_channels_f16(int positions, int channels, const sp_f16 *x, const int32_t *sel, int k,
+                            sp_f16 *x_sel, int core_id, int num_cores);
+/** sp_conv2d_fwd_f16 on the merged weight (b may be NULL). Split over output pixels. */
+void sp_conv2d_fwd_split_f16(const sp_conv2d_shape *s, const sp_f16 *x, const sp_f16 *w,
+                             const sp_f16 *w_sel, const int32_t *sel, int k, const sp_f16 *b,
+                             sp_f16 *y, sp_f16_acc mode, int core_id, int num_cores);
+/** sp_conv2d_bwd_input_f16 on the merged weight (dx overwritten). Split over input pixels. */
+void sp_conv2d_bwd_input_split_f16(const sp_conv2d_shape *s, const sp_f16 *dy, const sp_f16 *w,
+                                   const sp_f16 *w_sel, const int32_t *sel, int k, sp_f16 *dx,
+                                   sp_f16_acc mode, int core_id, int num_cores);
+/** sp_linear_fwd_f16 on the merged weight (b may be NULL). Split over outputs. */
+void sp_linear_fwd_split_f16(int in_features, int out_features, const sp_f16 *x, const sp_f16 *w,
+                             const sp_f16 *w_sel, const int32_t *sel, int k, const sp_f16 *b,
+                             sp_f16 *y, sp_f16_acc mode, int core_id, int num_cores);
+/** sp_linear_bwd_input_f16 on the merged weight (dx overwritten). Split over inputs. */
+void sp_linear_bwd_input_split_f16(int in_features, int out_features, const sp_f16 *dy,
+                                   const sp_f16 *w, const sp_f16 *w_sel, const int32_t *sel, int k,
+                                   sp_f16 *dx, sp_f16_acc mode, int core_id, int num_cores);
 
 /* ------------------------------------------------------------- elementwise
  * n elements, split over elements (masks: in whole mask bytes). Each element

@@ -231,6 +231,98 @@ void sp_sgd_qas_int8(int n, int channel_stride, int channels, int8_t *w, const f
 void sp_sgd_qas_bias_int32(int n, int32_t *b, const float *g, float x_scale, const float *w_scale,
                            float lr, float grad_scale, int core_id, int num_cores);
 
+
+/* ============================================ channel selection, split
+ * weights, residual add, average pool, fp32 logits (int8_gather.c,
+ * int8_split.c, int8_add.c, int8_avgpool.c, int8_linear_f32.c). */
+
+/* ------------------------------------------------------- channel selection */
+
+/** x_sel[p][j] = x[p][sel[j]] for p < positions, j < k (a byte copy, as
+ *  sp_gather_channels_f32): the input channels a partial-channel weight update
+ *  of an int8 layer needs. sel ascending, each < channels. Split over
+ *  positions. A NULL x, sel or x_sel, k <= 0 or channels <= 0 does nothing. */
+void sp_gather_channels_int8(int positions, int channels, const int8_t *x, const int32_t *sel,
+                             int k, int8_t *x_sel, int core_id, int num_cores);
+
+/* ----------------------------------------------------------- split weights
+ * The int8 form of the FP32 split weights (sparrow_kernels.h "split
+ * weights"): w is the full int8 weight (frozen, in flash) whose values for the
+ * selected input channels are never read; w_sel holds the selected input
+ * channels sel[0..k) (strictly ascending, each in [0, in_c)) in the same layout
+ * with k instead of in_c channels ([out_c][k_h][k_w][k] for a conv, [k_h][k_w][k]
+ * depthwise, [out][k] for a linear). Each kernel gives, bit for bit and for
+ * every num_cores, what the plain kernel gives on the merged weight, with the
+ * plain kernel's split: the forward uses the same mod-2^32 accumulator and
+ * sp_requantize_clamped arguments (the order of its terms cannot matter), the
+ * input gradient the same fp32 terms dy * ((float)w * w_scale[oc]) in the same
+ * order from +0. The weight scales are per output channel, so the slice shares
+ * w_scale with w. groups must be 1 or depthwise (in_c == out_c == groups);
+ * other groupings, an invalid sel (not strictly ascending, out of range), k < 0
+ * or k > in_c, w_sel or sel NULL with k > 0, or a NULL argument the plain
+ * kernel rejects, do nothing. k == 0 is the plain kernel (sel, w_sel may be
+ * NULL). */
+
+/** sp_conv2d_fwd_int8 on the merged weight. Split over output pixels. */
+void sp_conv2d_fwd_split_int8(const sp_conv2d_shape *s, const int8_t *x, const int8_t *w,
+                              const int8_t *w_sel, const int32_t *sel, int k, const int32_t *b,
+                              const sp_requant_int8 *rq, int8_t *y, int core_id, int num_cores);
+/** sp_linear_fwd_int8 on the merged weight. Split over outputs. */
+void sp_linear_fwd_split_int8(int in_features, int out_features, const int8_t *x, const int8_t *w,
+                              const int8_t *w_sel, const int32_t *sel, int k, const int32_t *b,
+                              const sp_requant_int8 *rq, int8_t *y, int core_id, int num_cores);
+/** sp_conv2d_bwd_input_int8w_f32 on the merged weight. Split over input pixels. */
+void sp_conv2d_bwd_input_split_int8w_f32(const sp_conv2d_shape *s, const float *dy,
+                                         const int8_t *w, const int8_t *w_sel, const int32_t *sel,
+                                         int k, const float *w_scale, float *dx, int core_id,
+                                         int num_cores);
+/** sp_linear_bwd_input_int8w_f32 on the merged weight. Split over inputs. */
+void sp_linear_bwd_input_split_int8w_f32(int in_features, int out_features, const float *dy,
+                                         const int8_t *w, const int8_t *w_sel, const int32_t *sel,
+                                         int k, const float *w_scale, float *dx, int core_id,
+                                         int num_cores);
+
+/* ------------------------------------------------------------ residual add */
+
+/** y = quantize(r) with, per element, in this order,
+ *      r = (float)(a - a_zero_point) * a_scale + (float)(b - b_zero_point) * b_scale
+ *  (two exact conversions, two fp32 multiplies, one fp32 add), then quantized
+ *  exactly as sp_quantize_f32_to_int8 with (y_scale, y_zero_point): one fp32
+ *  division r / y_scale, round half to even, + y_zero_point, saturation to
+ *  [-128, 127]. y may alias a or b (in place). Split over elements. A NULL a,
+ *  b or y does nothing. y_scale must be positive and finite. */
+void sp_add_int8(int n, const int8_t *a, float a_scale, int32_t a_zero_point, const int8_t *b,
+                 float b_scale, int32_t b_zero_point, float y_scale, int32_t y_zero_point,
+                 int8_t *y, int core_id, int num_cores);
+
+/* ------------------------------------------------------------ average pool */
+
+/** y[oh][ow][c] = sp_requantize(acc, mult, shift, out_zero_point) with
+ *  acc = sum over the window's in-bounds taps of (x - in_zero_point) (exact
+ *  int32). Padded taps add nothing but count in the divisor k_h*k_w, as in
+ *  sp_avgpool_fwd_f32 (count_include_pad): the caller folds s_x / (s_y *
+ *  k_h*k_w) into mult * 2^-(31+shift). A window with no in-bounds tap gives
+ *  out_zero_point. Rounding: the single rounding of sp_requantize (ties towards
+ *  +infinity), saturation to [-128, 127]. The backward needs no int8 kernel
+ *  (sp_avgpool_bwd_f32 reads only dy). Split over output pixels. A NULL s, x
+ *  or y does nothing. */
+void sp_avgpool_fwd_int8(const sp_pool_shape *s, const int8_t *x, int32_t in_zero_point,
+                         int32_t mult, int32_t shift, int32_t out_zero_point, int8_t *y,
+                         int core_id, int num_cores);
+
+/* ------------------------------------------------------------- fp32 logits */
+
+/** The int8 classifier whose output stays fp32 (logits for the fp32 loss):
+ *  acc = b[o] + sum over i of (x[i] - in_zero_point) * w[o][i] (mod 2^32, as
+ *  sp_linear_fwd_int8; w [out][in], b may be NULL), then
+ *      y[o] = (float)acc * out_scale[o]
+ *  (one int32-to-fp32 conversion, rounded to nearest even, and one fp32
+ *  multiply), out_scale[o] = s_x * s_w[o] computed by the caller. Split over
+ *  outputs. A NULL x, w, out_scale or y does nothing. */
+void sp_linear_fwd_int8_f32(int in_features, int out_features, const int8_t *x,
+                            int32_t in_zero_point, const int8_t *w, const int32_t *b,
+                            const float *out_scale, float *y, int core_id, int num_cores);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,129 @@
+import Foundation
+import Testing
+import Sparrow
+
+/// FP16 and INT8 plans run end to end: the pretrained CNN keeps its accuracy
+/// after quantization, fine-tunes through each precision, and every run is the
+/// same bits on 1 and 3 kernel cores.
+@Suite struct PrecisionTrainingTests {
+    static func pretrained() throws -> Model {
+        try ModelFile.load(architecture: URL(fileURLWithPath: Repo.path("models/cnn-small.json")),
+                           weights: URL(fileURLWithPath: Repo.path("models/cnn-small.safetensors")))
+    }
+
+    static func shipped(train n: Int, test m: Int) throws -> (train: Dataset, test: Dataset) {
+        let dir = Repo.path("datasets/fashion-mnist")
+        let train = try Dataset.loadIDX(images: dir + "/train-images-idx3-ubyte.gz", labels: dir + "/train-labels-idx1-ubyte.gz")
+        let test = try Dataset.loadIDX(images: dir + "/t10k-images-idx3-ubyte.gz", labels: dir + "/t10k-labels-idx1-ubyte.gz")
+        return (train.subset(0..<n), test.subset(0..<m))
+    }
+
+    static func plan(_ model: Model, _ precision: Precision, data: Dataset, qas: Bool = true) throws -> TrainingPlan {
+        var c = CompileOptions()
+        c.spec = DefaultSpecs.sparse(for: model)
+        c.precision = precision
+        c.qas = qas
+        if precision == .int8 { c.calibration = try calibrate(model, on: data, samples: 256) }
+        return try compilePlan(model, options: c)
+    }
+
+    @Test(arguments: [Precision.fp16, .int8])
+    func inferenceKeepsAccuracy(_ precision: Precision) throws {
+        let model = try Self.pretrained()
+        let data = try Self.shipped(train: 256, test: 500)
+        var o = TrainingOptions()
+        o.batchSize = 1
+        o.optimizer = .plainSGD
+        let reference = try Trainer(plan: try Self.plan(model, .fp32, data: data.train), model: model, options: o).evaluate(data.test)
+        let trainer = try Trainer(plan: try Self.plan(model, precision, data: data.train), model: model, options: o)
+        let e = trainer.evaluate(data.test)
+        print("[PrecisionTrainingTests] \(precision.rawValue) inference: \(e.accuracy) vs fp32 \(reference.accuracy)")
+        #expect(abs(e.accuracy - reference.accuracy) <= 0.03)
+    }
+}
+
+extension PrecisionTrainingTests {
+    /// Trains `steps` samples through `plan` on `cores` cores and returns every parameter's bits.
+    static func train(_ plan: TrainingPlan, _ model: Model, on data: Dataset, cores: Int,
+                      lossScaling: LossScaler? = nil) throws -> (bits: [String: [UInt32]], trainer: Trainer) {
+        var o = TrainingOptions()
+        o.batchSize = 1
+        o.optimizer = .plainSGD
+        o.learningRate = 0.01
+        o.schedule = .constant
+        o.epochs = 1
+        o.cores = cores
+        o.lossScaling = lossScaling
+        let t = try Trainer(plan: plan, model: model, options: o)
+        _ = try t.trainEpoch(0, on: data)
+        return (t.model.weights.mapValues { $0.scalars.map(\.bitPattern) }, t)
+    }
+
+    /// A fresh classifier learns through every reduced-precision plan, the same bits on
+    /// 1 and 3 cores, and the same bits again through the plan written to a file and read back.
+    @Test(arguments: [("fp16", Accumulation.fp32, false), ("fp16", .fp16, true), ("int8", .fp32, false)])
+    func freshClassifierLearns(_ dtype: String, _ accumulation: Accumulation, _ master: Bool) throws {
+        let precision = Precision(rawValue: dtype)!
+        let model = try Self.pretrained().reinitializing(layer: "fc", seed: 3)
+        let data = try Self.shipped(train: 300, test: 300)
+        var c = CompileOptions()
+        c.spec = DefaultSpecs.sparse(for: model)
+        c.precision = precision
+        c.accumulation = accumulation
+        c.masterWeights = master
+        c.cores = 3
+        if precision == .int8 { c.calibration = try calibrate(model, on: data.train, samples: 128) }
+        let plan = try compilePlan(model, options: c)
+        let one = try Self.train(plan, model, on: data.train, cores: 1)
+        let three = try Self.train(plan, model, on: data.train, cores: 3)
+        #expect(one.bits == three.bits, "\(dtype): 1 and 3 cores differ")
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("sparrow-precision-\(dtype)-\(master).json")
+        defer { try? FileManager.default.removeItem(at: file) }
+        try plan.write(to: file)
+        let decoded = try TrainingPlan(contentsOf: file)
+        #expect(decoded == plan, "\(dtype): the plan file does not round-trip")
+        #expect(try Self.train(decoded, model, on: data.train, cores: 1).bits == one.bits, "\(dtype): the decoded plan trains differently")
+        let accuracy = one.trainer.evaluate(data.test).accuracy
+        print("[PrecisionTrainingTests] \(dtype) acc \(accumulation.rawValue) master \(master): \(accuracy) after 300 samples")
+        #expect(accuracy > 0.6, "a fresh classifier should learn from 300 samples")
+    }
+
+    /// Master weights are optimizer state in FP32, counted in the plan's SRAM.
+    @Test func masterWeightsAreCounted() throws {
+        let model = try Self.pretrained()
+        var c = CompileOptions()
+        c.spec = .classifierOnly
+        c.precision = .fp16
+        let plain = try compilePlan(model, options: c)
+        c.masterWeights = true
+        let master = try compilePlan(model, options: c)
+        let fcParameters = model.weights["fc.weight"]!.scalars.count + model.weights["fc.bias"]!.scalars.count
+        let extra = master.memory.persistentBytes - plain.memory.persistentBytes
+        #expect(extra >= 4 * fcParameters && extra < 4 * fcParameters + 64, "master copies take \(extra) bytes (alignment padding aside)")
+        c.precision = .fp32
+        #expect(throws: RuntimeError.self) { try compilePlan(model, options: c) }
+    }
+
+    /// An FP16 loss scale too large overflows the gradients: the step is skipped (no
+    /// parameter changes, nothing becomes NaN) and dynamic scaling halves the scale until it fits.
+    @Test func overflowSkipsTheStepAndLowersTheScale() throws {
+        let model = try Self.pretrained()
+        let data = try Self.shipped(train: 40, test: 1)
+        var c = CompileOptions()
+        c.spec = DefaultSpecs.sparse(for: model)
+        c.precision = .fp16
+        let plan = try compilePlan(model, options: c)
+        let big: Float = 0x1p30
+        let huge = LossScaler(mode: .dynamic(growthInterval: 1000, minimum: 1, maximum: big), initial: big)
+        let first = try Self.train(plan, model, on: data.train.subset(0..<1), cores: 1, lossScaling: huge)
+        let initial = try Trainer(plan: plan, model: model, options: first.trainer.options).model.weights.mapValues { $0.scalars.map(\.bitPattern) }
+        #expect(first.trainer.lossScaler?.skippedSteps == 1)
+        #expect(first.bits == initial, "an overflowed step must not change any parameter")
+        let run = try Self.train(plan, model, on: data.train, cores: 1, lossScaling: huge)
+        let scaler = try #require(run.trainer.lossScaler)
+        print("[PrecisionTrainingTests] overflow: \(scaler.skippedSteps) skipped, scale now \(scaler.scale)")
+        #expect(scaler.skippedSteps >= 1 && scaler.appliedSteps >= 1 && scaler.scale < big)
+        let finite = run.trainer.model.weights.values.allSatisfy { t in t.scalars.allSatisfy { $0.isFinite } }
+        #expect(finite, "no parameter may become NaN or infinite")
+    }
+}
