@@ -12,6 +12,8 @@ struct Arguments {
     private(set) var values: [String: String] = [:]
     private(set) var flags: Set<String> = []
     private(set) var positional: [String] = []
+    /// Options the user wrote (as opposed to defaults filled in).
+    private(set) var given: Set<String> = []
 
     /// Parses `words` against `specs`; unknown options are usage errors.
     init(_ words: [String], specs: [OptionSpec]) throws(UsageError) {
@@ -30,6 +32,7 @@ struct Arguments {
             guard let spec = byName[name] else {
                 throw UsageError("unknown option --\(name)" + suggestion(name, among: specs.map(\.name)))
             }
+            given.insert(name)
             if spec.valueName == nil {
                 guard inline == nil else { throw UsageError("--\(name) is a flag and takes no value") }
                 flags.insert(name)
@@ -45,6 +48,8 @@ struct Arguments {
     }
 
     func has(_ flag: String) -> Bool { flags.contains(flag) }
+    /// Whether the user wrote option `name` (a flag or a valued option).
+    func isGiven(_ name: String) -> Bool { given.contains(name) }
     func string(_ name: String) -> String? { values[name] }
 
     func int(_ name: String) throws(UsageError) -> Int? {

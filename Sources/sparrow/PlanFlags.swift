@@ -63,11 +63,11 @@ enum PlanFlags {
         case "fp16": c.accumulation = .fp16
         case let other: throw UsageError("--accumulate must be fp32 or fp16, got '\(other)'")
         }
-        if (a.has("accumulate") || a.has("master-weights")) && p != .fp16 {
+        if (a.isGiven("accumulate") || a.has("master-weights")) && p != .fp16 {
             throw UsageError("--accumulate and --master-weights apply to --dtype fp16 only")
         }
         c.masterWeights = a.has("master-weights")
-        if (a.has("calibrate") || a.has("no-qas")) && p != .int8 { throw UsageError("--calibrate and --no-qas apply to --dtype int8 only") }
+        if (a.isGiven("calibrate") || a.has("no-qas")) && p != .int8 { throw UsageError("--calibrate and --no-qas apply to --dtype int8 only") }
         c.qas = !a.has("no-qas")
         if p == .int8 { c.calibration = try calibration(a, model: model) }
         return c

@@ -83,6 +83,9 @@ func train(_ model: Model, data: (train: Dataset, test: Dataset), options: Train
         }
     }
     if !quiet { note(table.render()) }
+    if let s = trainer.lossScaler {
+        note("fp16 loss scaling: \(s.skippedSteps) of \(s.skippedSteps + s.appliedSteps) steps skipped for gradient overflow; scale now \(Int(s.scale))")
+    }
     if let svg {
         try AtomicFile.write(Data(curve.svg().utf8), to: svg)
         note("plot: \(svg.path)")

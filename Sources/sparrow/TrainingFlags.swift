@@ -13,6 +13,7 @@ enum TrainingFlags {
         OptionSpec(name: "augment-shift", valueName: "PX", help: "Random shift of training images by up to PX pixels.", defaultValue: "0"),
         OptionSpec(name: "seed", valueName: "N", help: "Seed for initialisation, shuffling and augmentation.", defaultValue: "0"),
         OptionSpec(name: "cores", valueName: "N", help: "Kernel cores each call is split over (same result for any N).", defaultValue: "1"),
+        OptionSpec(name: "loss-scale", valueName: "S", help: "FP16 plans: 'dynamic' (start at 32768, halve on overflow, double after 2000 clean steps) or a fixed power of two.", defaultValue: "dynamic"),
     ]
 
     static func options(_ a: Arguments) throws(UsageError) -> TrainingOptions {
@@ -35,6 +36,14 @@ enum TrainingFlags {
         case "constant": o.schedule = .constant
         case "cosine": o.schedule = .cosine(floor: 0.05)
         case let other: throw UsageError("--schedule must be constant or cosine, got '\(other)'")
+        }
+        switch a.string("loss-scale") ?? "dynamic" {
+        case "dynamic": o.lossScaling = a.isGiven("loss-scale") ? .standardDynamic : nil
+        case let text:
+            guard let s = Float(text), s >= 1, s.isFinite, s.significandBitPattern == 0 else {
+                throw UsageError("--loss-scale must be 'dynamic' or a power of two ≥ 1, got '\(text)'")
+            }
+            o.lossScaling = LossScaler(mode: .static, initial: s)
         }
         do { try o.validate() } catch { throw UsageError(error.description) }
         return o

@@ -26,6 +26,11 @@ import Testing
             ["info", "--model", "/nonexistent/model.json"],
             ["eval", "--model", "cnn-small", "--weights", "/nonexistent.safetensors"],
             ["train", "--data", "/nonexistent-dir", "--epochs", "1"],
+            ["compile", "--dtype", "fp8"],
+            ["compile", "--accumulate", "fp16"],
+            ["compile", "--dtype", "int8", "--optimizer", "adam", "--calibrate", "none"],
+            ["compile", "--dtype", "fp16", "--no-qas"],
+            ["train", "--loss-scale", "3"],
         ]
         for c in cases {
             let r = try Repo.sparrow(c)
@@ -57,6 +62,13 @@ import Testing
         let over = try Repo.sparrow(["compile", "--model", "cnn-small", "--spec", "full", "--budget", "100KB"])
         #expect(over.code == 1)
         #expect(over.err.contains("over the 100 KB budget") && over.err.contains("Largest tensors alive at the peak"))
+        // An int8 plan, calibrated on the shipped images, fine-tunes through the same CLI path.
+        let int8 = dir.appendingPathComponent("int8.json").path
+        let q = try Repo.sparrow(["compile", "--weights", "models/cnn-small.safetensors", "--spec", "sparse", "--dtype", "int8", "--out", int8])
+        #expect(q.code == 0 && q.out.contains("in int8"), "\(q.err)")
+        let tq = try Repo.sparrow(["train", "--plan", int8, "--weights", "models/cnn-small.safetensors", "--epochs", "1",
+                                   "--train-limit", "64", "--test-limit", "64"])
+        #expect(tq.code == 0, "\(tq.err)")
         let badSpec = try Repo.sparrow(["compile", "--spec", "last:two"])
         #expect(badSpec.code == 1 && badSpec.err.contains("--spec"))
     }
