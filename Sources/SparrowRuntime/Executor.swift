@@ -186,10 +186,13 @@ public final class Executor {
 
     private func store(_ values: some Collection<Float>, to id: NodeID) throws(ModelError) {
         let p = pointer(id), n = values.count
+        guard n > 0 else { return }
         switch plan.dtypes[id] {
         case .fp32:
-            let f = p.assumingMemoryBound(to: Float.self)
-            for (i, v) in values.enumerated() { f[i] = v }
+            if values.withContiguousStorageIfAvailable({ p.copyMemory(from: $0.baseAddress!, byteCount: n * 4) }) == nil {
+                let f = p.assumingMemoryBound(to: Float.self)
+                for (i, v) in values.enumerated() { f[i] = v }
+            }
         case .fp16:
             let h = p.assumingMemoryBound(to: UInt16.self)
             for (i, v) in values.enumerated() { h[i] = sp_f16_from_f32(v) }
