@@ -94,3 +94,8 @@ void sp_f16_count_nonfinite(int n, const sp_f16 *x, int32_t *count, int core_id,
   for (int i = lo; i < hi; i++) c += (x[i] & 0x7c00u) == 0x7c00u;
   count[core_id] = c;
 }
+
+void sp_f16_overflow_total(int32_t *status, int core_id, int num_cores) {
+  if (status == NULL || core_id != 0 || num_cores <= 0) return;
+  for (int k = 1; k <= num_cores; k++) status[0] += status[k];
+}

@@ -19,11 +19,12 @@ public final class Executor {
     public let quantization: PlanQuantization?
     private let arena: UnsafeMutableRawPointer
     private let flash: UnsafeMutableRawPointer
-    private let constants: UnsafeMutablePointer<Int32>
-    private let pool = ConstantPool()
+    /// Constant tables the kernels read (channel lists, shapes, scales, multipliers).
+    let pool = ConstantPool()
     /// FP16 overflow status (see `KernelBinding.overflow`): `[0]` and one slot per core.
     private let overflow: UnsafeMutablePointer<Int32>
-    private var calls: [(id: NodeID, isUpdate: Bool, call: KernelCall)] = []
+    /// Every node's kernel calls in schedule order; `isUpdate` marks calls that change parameters.
+    private(set) var calls: [(id: NodeID, isUpdate: Bool, call: BoundCall)] = []
     /// Step (real units) of each int32 bias: s_x · s_w[oc], by node (INT8 plans).
     private var biasSteps: [NodeID: [Double]] = [:]
     /// Weights (and trainable slices) of depthwise convolutions: channel innermost.
@@ -83,20 +84,6 @@ public final class Executor {
         flash.initializeMemory(as: UInt8.self, repeating: 0, count: max(plan.flashBytes, 1))
         overflow = .allocate(capacity: cores + 1)
         overflow.initialize(repeating: 0, count: cores + 1)
-        var selections: [ChannelSelection: Int] = [:]
-        var channelLists: [Int32] = []
-        for node in graph.nodes {
-            switch node.op {
-            case .splitWeight(let sel), .gatherChannels(let sel):
-                if selections[sel] == nil {
-                    selections[sel] = channelLists.count
-                    channelLists += sel.indices.map(Int32.init)
-                }
-            default: break
-            }
-        }
-        constants = .allocate(capacity: max(channelLists.count, 1))
-        constants.initialize(from: channelLists + [0], count: max(channelLists.count, 1))
         for node in graph.nodes {
             guard case .conv2d(let c) = node.op, c.isDepthwise(inChannels: graph[node.inputs[0]].type.shape[2]) else { continue }
             depthwiseWeights.insert(node.inputs[1])
@@ -119,13 +106,12 @@ public final class Executor {
         for id in graph.ids where graph[id].op == .optimizerState(.master) {
             try store(weights[graph[graph[id].inputs[0]].name]!.scalars, to: id)
         }
-        let (sram, rom, table, regions, offsets) = (arena, flash, constants, plan.regions, plan.offsets)
+        let (sram, rom, regions, offsets) = (arena, flash, plan.regions, plan.offsets)
         let storage = plan.storage
         let binding = KernelBinding(
             graph: graph, dtypes: plan.dtypes,
             address: { (regions[storage[$0]] == .flash ? rom : sram) + offsets[$0] },
-            scratch: arena + plan.scratchOffset, indices: { UnsafePointer(table + selections[$0]!) },
-            fused: { regions[$0] == .fused }, consumers: graph.consumers(), accumulation: accumulation,
+            scratch: arena + plan.scratchOffset, fused: { regions[$0] == .fused }, consumers: graph.consumers(), accumulation: accumulation,
             quantization: quantization, pool: pool, overflow: overflow)
         for id in graph.ids {
             // A fused gradient's call is its update: skipped with the updates.
@@ -138,7 +124,6 @@ public final class Executor {
     deinit {
         arena.deallocate()
         flash.deallocate()
-        constants.deallocate()
         overflow.deallocate()
     }
 
@@ -152,9 +137,13 @@ public final class Executor {
 
     /// Runs the nodes whose ids fall in `range`, skipping updates unless `updates` is set.
     func run(_ range: Range<NodeID>, context: StepContext, updates: Bool) {
-        let n = Int32(cores)
+        var env = KernelEnvironment(context: context, core: 0, cores: Int32(cores))
         for entry in calls where range.contains(entry.id) && (updates || !entry.isUpdate) {
-            for core in 0..<n { entry.call(context, core, n) }
+            if entry.call.skippedOnOverflow && overflow[0] != 0 { continue }
+            for core in 0..<env.cores {
+                env.core = core
+                entry.call.run(env)
+            }
         }
     }
 
@@ -199,7 +188,9 @@ public final class Executor {
         case .int8:
             let q = p.assumingMemoryBound(to: Int8.self)
             if let a = quantization?.activations[id] {
-                for (i, v) in values.enumerated() { q[i] = a.quantize(v) }
+                // The kernel library's rounding, as the exported project quantizes its input.
+                let copied = values.withContiguousStorageIfAvailable { sp_quantize_f32_to_int8(Int32(n), $0.baseAddress, a.scale, a.zeroPoint, q, 0, 1) }
+                if copied == nil { Array(values).withUnsafeBufferPointer { sp_quantize_f32_to_int8(Int32(n), $0.baseAddress, a.scale, a.zeroPoint, q, 0, 1) } }
             } else if let s = quantization?.weightScales[id] {
                 let channelOf = channelIndex(id, channels: s.count)
                 for (i, v) in values.enumerated() { q[i] = QuantParams(scale: s[channelOf(i)], zeroPoint: 0).quantize(v) }

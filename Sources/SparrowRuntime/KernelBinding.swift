@@ -13,30 +13,23 @@ struct KernelBinding {
     let address: (NodeID) -> UnsafeMutableRawPointer
     /// The shared kernel scratch of the plan.
     let scratch: UnsafeMutableRawPointer
-    /// The int32 channel list of a selection (a plan constant).
-    let indices: (ChannelSelection) -> UnsafePointer<Int32>
     /// Whether a gradient node's region is `.fused` (its kernel applies its update).
     let fused: (NodeID) -> Bool
     let consumers: [[NodeID]]
     let accumulation: Accumulation
     let quantization: PlanQuantization?
-    /// Constant tables (scales, multipliers) the int8 kernels read.
+    /// Constant tables (channel lists, shapes, scales, multipliers) the kernels read.
     let pool: ConstantPool
     /// FP16 overflow status: `[0]` counts non-finite gradient elements seen this
     /// step, `[1...cores]` are the per-core slots of `sp_f16_count_nonfinite`.
     let overflow: UnsafeMutablePointer<Int32>
 
     /// The kernel calls of node `id`, in order.
-    func calls(_ id: NodeID, precision: Precision) throws(ModelError) -> [KernelCall] {
+    func calls(_ id: NodeID, precision: Precision) throws(ModelError) -> [BoundCall] {
         switch precision {
-        case .fp32:
-            let call = bindKernel(id, in: graph, address: address, scratch: scratch.assumingMemoryBound(to: Float.self),
-                                  indices: indices, fused: fused, fusedUpdate: { consumers[$0][0] })
-            return call.map { [$0] } ?? []
-        case .fp16:
-            return try bindF16(id)
-        case .int8:
-            return try bindInt8(id)
+        case .fp32: return bindF32(id)
+        case .fp16: return try bindF16(id)
+        case .int8: return try bindInt8(id)
         }
     }
 
@@ -45,16 +38,46 @@ struct KernelBinding {
         consumers[id].first { if case .update = graph[$0].op { return graph[$0].inputs[1] == id } else { return false } }
     }
 
-    func f32(_ id: NodeID) -> UnsafeMutablePointer<Float> { address(id).assumingMemoryBound(to: Float.self) }
-    func f16(_ id: NodeID) -> UnsafeMutablePointer<UInt16> { address(id).assumingMemoryBound(to: UInt16.self) }
-    func i8(_ id: NodeID) -> UnsafeMutablePointer<Int8> { address(id).assumingMemoryBound(to: Int8.self) }
-    func u8(_ id: NodeID) -> UnsafeMutablePointer<UInt8> { address(id).assumingMemoryBound(to: UInt8.self) }
-    func i32(_ id: NodeID) -> UnsafeMutablePointer<Int32> { address(id).assumingMemoryBound(to: Int32.self) }
+    // MARK: Arguments
+
+    /// Tensor `id` read as `T`.
+    func input<T>(_ id: NodeID, _ type: T.Type) -> In<T> {
+        In(pointer: UnsafePointer(address(id).assumingMemoryBound(to: T.self)), c: .tensor(id))
+    }
+
+    /// Tensor `id` written as `T`.
+    func output<T>(_ id: NodeID, _ type: T.Type) -> Out<T> {
+        Out(pointer: address(id).assumingMemoryBound(to: T.self), c: .tensor(id))
+    }
+
+    /// An optional input (a bias): NULL when absent.
+    func optionalInput<T>(_ id: NodeID?, _ type: T.Type) -> In<T> {
+        guard let id else { return In(pointer: nil, c: .null) }
+        return input(id, type)
+    }
+
+    /// The kernel scratch as a `cType *` (`T` in Swift).
+    func scratch<T>(_ type: T.Type, cType: String) -> Out<T> {
+        Out(pointer: scratch.assumingMemoryBound(to: T.self), c: .scratch(type: cType))
+    }
+
+    /// The channel list of a selection, a constant table.
+    func channels(_ sel: ChannelSelection, of node: NodeID) -> In<Int32> {
+        pool.ints(sel.indices.map(Int32.init), name: graph[node].name + "_channels")
+    }
+
+    func convolution(_ c: Conv2D, input: Shape, output: Shape, for node: NodeID) -> In<sp_conv2d_shape> {
+        pool.shape(convShape(c, input: input, output: output), name: graph[node].name + "_shape")
+    }
+
+    func window(_ w: Window2D, input: Shape, output: Shape, for node: NodeID) -> In<sp_pool_shape> {
+        pool.shape(poolShape(w, input: input, output: output), name: graph[node].name + "_shape")
+    }
 
     /// The frozen weight, trainable slice and channel list of a weight read through a split view.
-    func split(_ w: NodeID) -> (full: NodeID, slice: NodeID, sel: UnsafePointer<Int32>, k: Int32)? {
+    func split(_ w: NodeID) -> (full: NodeID, slice: NodeID, sel: In<Int32>, k: Int32)? {
         guard case .splitWeight(let sel) = graph[w].op else { return nil }
-        return (graph[w].inputs[0], graph[w].inputs[1], indices(sel), Int32(sel.count))
+        return (graph[w].inputs[0], graph[w].inputs[1], channels(sel, of: w), Int32(sel.count))
     }
 
     func unsupported(_ id: NodeID, _ detail: String) -> ModelError {
@@ -62,24 +85,94 @@ struct KernelBinding {
     }
 }
 
-/// Constant arrays kernels read through pointers (scales, requantization
-/// multipliers and shifts, requantization records), allocated once per executor
-/// and freed with it; pointers stay valid for the pool's lifetime.
+/// Constant tables kernels read through pointers (channel lists, scales,
+/// requantization multipliers, shapes, requantization records), allocated once
+/// per executor and freed with it; pointers stay valid for the pool's lifetime.
+/// Each entry also keeps its C form, so an exported project declares the same
+/// tables. Equal arrays are stored once.
 final class ConstantPool {
+    /// One table as exported C declares it: `static const <type> <name>[count] = {…}`
+    /// (or a single struct when `isArray` is false).
+    struct Entry: Hashable {
+        var name: String
+        var type: String
+        var isArray: Bool
+        /// Initializer text of each element (or the struct's fields).
+        var initializer: [String]
+    }
+
+    private(set) var entries: [Entry] = []
     private var blocks: [UnsafeMutableRawPointer] = []
+    private var known: [Entry: (Int, UnsafeMutableRawPointer)] = [:]
 
-    func floats(_ values: [Float]) -> UnsafePointer<Float> { UnsafePointer(store(values)) }
-    func ints(_ values: [Int32]) -> UnsafePointer<Int32> { UnsafePointer(store(values)) }
+    func floats(_ values: [Float], name: String) -> In<Float> {
+        store(values, Entry(name: name, type: "float", isArray: true, initializer: values.map(cFloat)))
+    }
 
-    /// A stable copy of `value` (e.g. a C struct holding pointers into the pool).
-    func record<T>(_ value: T) -> UnsafePointer<T> { UnsafePointer(store([value])) }
+    func ints(_ values: [Int32], name: String) -> In<Int32> {
+        store(values, Entry(name: name, type: "int32_t", isArray: true, initializer: values.map { "\($0)" }))
+    }
 
-    private func store<T>(_ values: [T]) -> UnsafeMutablePointer<T> {
+    func shape(_ s: sp_conv2d_shape, name: String) -> In<sp_conv2d_shape> {
+        let fields = [s.in_h, s.in_w, s.in_c, s.out_h, s.out_w, s.out_c, s.k_h, s.k_w, s.stride_h, s.stride_w, s.pad_top, s.pad_left, s.groups]
+        return store([s], Entry(name: name, type: "sp_conv2d_shape", isArray: false, initializer: fields.map { "\($0)" }))
+    }
+
+    func shape(_ s: sp_pool_shape, name: String) -> In<sp_pool_shape> {
+        let fields = [s.in_h, s.in_w, s.c, s.out_h, s.out_w, s.k_h, s.k_w, s.stride_h, s.stride_w, s.pad_top, s.pad_left]
+        return store([s], Entry(name: name, type: "sp_pool_shape", isArray: false, initializer: fields.map { "\($0)" }))
+    }
+
+    /// A requantization record whose multipliers and shifts are pool tables.
+    func requantization(inZeroPoint: Int32, outZeroPoint: Int32, range: ClosedRange<Int32>, mult: In<Int32>, shift: In<Int32>,
+                        name: String) -> In<sp_requant_int8> {
+        let r = sp_requant_int8(in_zero_point: inZeroPoint, out_zero_point: outZeroPoint, act_min: range.lowerBound,
+                                act_max: range.upperBound, mult: mult.pointer, shift: shift.pointer)
+        guard case .constant(let m) = mult.c, case .constant(let s) = shift.c else { preconditionFailure("requantization tables must be pool constants") }
+        return store([r], Entry(name: name, type: "sp_requant_int8", isArray: false,
+                                initializer: ["\(inZeroPoint)", "\(outZeroPoint)", "\(range.lowerBound)", "\(range.upperBound)",
+                                              entries[m].name, entries[s].name]))
+    }
+
+    private func store<T>(_ values: [T], _ entry: Entry) -> In<T> {
+        var key = entry
+        key.name = ""
+        if let (index, p) = known[key] { return In(pointer: UnsafePointer(p.assumingMemoryBound(to: T.self)), c: .constant(index)) }
         let p = UnsafeMutablePointer<T>.allocate(capacity: max(values.count, 1))
         p.initialize(from: values, count: values.count)
+        blocks.append(UnsafeMutableRawPointer(p))
+        var named = entry
+        named.name = uniqueName(entry.name)
+        entries.append(named)
+        known[key] = (entries.count - 1, UnsafeMutableRawPointer(p))
+        return In(pointer: UnsafePointer(p), c: .constant(entries.count - 1))
+    }
+
+    private var names: Set<String> = []
+    private func uniqueName(_ hint: String) -> String {
+        var base = String(hint.map { $0.isLetter || $0.isNumber ? $0 : "_" })
+        if base.first?.isNumber ?? true { base = "c_" + base }
+        var name = base, k = 2
+        while names.contains(name) { name = "\(base)_\(k)"; k += 1 }
+        names.insert(name)
+        return name
+    }
+
+    /// Scratch storage for a value the executor rebuilds before each call (an `sp_update`); not exported.
+    func mutable<T>(_ value: T) -> UnsafeMutablePointer<T> {
+        let p = UnsafeMutablePointer<T>.allocate(capacity: 1)
+        p.initialize(to: value)
         blocks.append(UnsafeMutableRawPointer(p))
         return p
     }
 
     deinit { blocks.forEach { $0.deallocate() } }
+}
+
+/// A Float as a C literal that reads back to the same bits (hexadecimal).
+func cFloat(_ f: Float) -> String {
+    if f.isNaN { return "NAN" }
+    if f.isInfinite { return f < 0 ? "-INFINITY" : "INFINITY" }
+    if f == 0 { return f.sign == .minus ? "-0.0f" : "0.0f" }
+    return String(format: "%af", Double(f))
 }

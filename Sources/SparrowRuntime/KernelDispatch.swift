@@ -17,163 +17,176 @@ struct StepContext {
     var lossScale: Float = 1
 }
 
-/// A kernel call bound to arena addresses: called once per core.
-typealias KernelCall = (_ context: StepContext, _ core: Int32, _ cores: Int32) -> Void
-
-/// Binds node `id` to its C kernel. Leaves and views have no call. Tensor
-/// addresses come from `address`, the shared scratch from `scratch`, and the
-/// int32 channel lists of a selection (plan constants) from `indices`.
-/// A gradient whose plan region is `.fused` runs the fused kernel that applies
-/// `fusedUpdate` (its consumer update node) element by element; that update then has no call.
-func bindKernel(_ id: NodeID, in graph: Graph, address: (NodeID) -> UnsafeMutableRawPointer,
-                scratch: UnsafeMutablePointer<Float>, indices: (ChannelSelection) -> UnsafePointer<Int32>,
-                fused: (NodeID) -> Bool, fusedUpdate: (NodeID) -> NodeID) -> KernelCall? {
-    func f(_ id: NodeID) -> UnsafeMutablePointer<Float> { address(id).assumingMemoryBound(to: Float.self) }
-    func u8(_ id: NodeID) -> UnsafeMutablePointer<UInt8> { address(id).assumingMemoryBound(to: UInt8.self) }
-    func i32(_ id: NodeID) -> UnsafeMutablePointer<Int32> { address(id).assumingMemoryBound(to: Int32.self) }
-    let node = graph[id]
-    let x = node.inputs
-    let y = node.type
-    let out = f(id)
-    let count = Int32(y.shape.elementCount)
-    // A weight read through a split view: the frozen tensor, the trainable slice and the channel list.
-    func split(_ w: NodeID) -> (w: UnsafeMutablePointer<Float>, slice: UnsafeMutablePointer<Float>, sel: UnsafePointer<Int32>, k: Int32)? {
-        guard case .splitWeight(let sel) = graph[w].op else { return nil }
-        return (f(graph[w].inputs[0]), f(graph[w].inputs[1]), indices(sel), Int32(sel.count))
+extension KernelBinding {
+    /// The FP32 kernels of node `id`. Leaves, split views and reshapes have none.
+    /// A gradient whose plan region is `.fused` runs the fused kernel that applies
+    /// its consumer update element by element (`fusedUpdates`); that update then has none.
+    func bindF32(_ id: NodeID, fusedUpdates: Bool = true) -> [BoundCall] {
+        typealias F = Float
+        let node = graph[id]
+        let x = node.inputs
+        let y = node.type
+        let count = Int32(y.shape.elementCount)
+        let (core, cores) = (CoreArgument.core, CoreArgument.cores)
+        if fusedUpdates, fused(id), let u = update(consuming: id) { return bindFusedUpdate(gradient: id, update: u) }
+        switch node.op {
+        case .input, .label, .parameter, .constant, .optimizerState, .splitWeight, .reshape:
+            return []  // a reshape shares its input's bytes
+        case .gatherChannels(let sel):
+            let channels = Int32(graph[x[0]].type.shape.dims.last!)
+            let positions = Int32(graph[x[0]].type.shape.elementCount) / channels
+            return [call("sp_gather_channels_f32", sp_gather_channels_f32, positions, channels, input(x[0], F.self),
+                         self.channels(sel, of: id), Int32(sel.count), output(id, F.self), core, cores)]
+        case .conv2d(let c):
+            let s = convolution(c, input: graph[x[0]].type.shape, output: y.shape, for: id)
+            let (xp, bp) = (input(x[0], F.self), optionalInput(x.count > 2 ? x[2] : nil, F.self))
+            if let sp = split(x[1]) {
+                return [call("sp_conv2d_fwd_split_f32", sp_conv2d_fwd_split_f32, s, xp, input(sp.full, F.self), input(sp.slice, F.self),
+                             sp.sel, sp.k, bp, output(id, F.self), core, cores)]
+            }
+            return [call("sp_conv2d_fwd_f32", sp_conv2d_fwd_f32, s, xp, input(x[1], F.self), bp, output(id, F.self),
+                         scratch(F.self, cType: "float"), core, cores)]
+        case .conv2dInputGrad(let c):
+            let s = convolution(c, input: y.shape, output: graph[x[0]].type.shape, for: id)
+            if let sp = split(x[1]) {
+                return [call("sp_conv2d_bwd_input_split_f32", sp_conv2d_bwd_input_split_f32, s, input(x[0], F.self), input(sp.full, F.self),
+                             input(sp.slice, F.self), sp.sel, sp.k, output(id, F.self), core, cores)]
+            }
+            return [call("sp_conv2d_bwd_input_f32", sp_conv2d_bwd_input_f32, s, input(x[0], F.self), input(x[1], F.self), output(id, F.self),
+                         scratch(F.self, cType: "float"), core, cores)]
+        case .conv2dWeightGrad(let c):
+            let s = convolution(c, input: graph[x[0]].type.shape, output: graph[x[1]].type.shape, for: id)
+            return [call("sp_conv2d_bwd_weight_f32", sp_conv2d_bwd_weight_f32, s, input(x[0], F.self), input(x[1], F.self), output(id, F.self),
+                         ContextAccumulate(), scratch(F.self, cType: "float"), core, cores)]
+        case .biasGrad:
+            let positions = Int32(graph[x[0]].type.shape.elementCount) / count
+            return [call("sp_bias_grad_f32", sp_bias_grad_f32, positions, count, input(x[0], F.self), output(id, F.self), ContextAccumulate(),
+                         core, cores)]
+        case .linear:
+            let i = Int32(graph[x[0]].type.shape[0])
+            let (xp, bp) = (input(x[0], F.self), optionalInput(x.count > 2 ? x[2] : nil, F.self))
+            if let sp = split(x[1]) {
+                return [call("sp_linear_fwd_split_f32", sp_linear_fwd_split_f32, i, count, xp, input(sp.full, F.self), input(sp.slice, F.self),
+                             sp.sel, sp.k, bp, output(id, F.self), core, cores)]
+            }
+            return [call("sp_linear_fwd_f32", sp_linear_fwd_f32, i, count, xp, input(x[1], F.self), bp, output(id, F.self), core, cores)]
+        case .linearInputGrad:
+            let o = Int32(graph[x[0]].type.shape[0])
+            if let sp = split(x[1]) {
+                return [call("sp_linear_bwd_input_split_f32", sp_linear_bwd_input_split_f32, count, o, input(x[0], F.self), input(sp.full, F.self),
+                             input(sp.slice, F.self), sp.sel, sp.k, output(id, F.self), core, cores)]
+            }
+            return [call("sp_linear_bwd_input_f32", sp_linear_bwd_input_f32, count, o, input(x[0], F.self), input(x[1], F.self),
+                         output(id, F.self), core, cores)]
+        case .linearWeightGrad:
+            let (i, o) = (Int32(graph[x[0]].type.shape[0]), Int32(graph[x[1]].type.shape[0]))
+            return [call("sp_linear_bwd_weight_f32", sp_linear_bwd_weight_f32, i, o, input(x[0], F.self), input(x[1], F.self),
+                         output(id, F.self), ContextAccumulate(), core, cores)]
+        case .add:
+            return [call("sp_add_f32", sp_add_f32, count, input(x[0], F.self), input(x[1], F.self), output(id, F.self), core, cores)]
+        case .activation(let a):
+            switch a {
+            case .relu: return [call("sp_relu_f32", sp_relu_f32, count, input(x[0], F.self), output(id, F.self), core, cores)]
+            case .relu6: return [call("sp_relu6_f32", sp_relu6_f32, count, input(x[0], F.self), output(id, F.self), core, cores)]
+            }
+        case .activationMask(let a):
+            switch a {
+            case .relu: return [call("sp_relu_mask", sp_relu_mask, count, input(x[0], F.self), output(id, UInt8.self), core, cores)]
+            case .relu6: return [call("sp_relu6_mask", sp_relu6_mask, count, input(x[0], F.self), output(id, UInt8.self), core, cores)]
+            }
+        case .maskedGradient:
+            return [call("sp_mask_grad_f32", sp_mask_grad_f32, count, input(x[0], F.self), input(x[1], UInt8.self), output(id, F.self), core, cores)]
+        case .maxPool2d(let w):
+            let s = window(w, input: graph[x[0]].type.shape, output: y.shape, for: id)
+            return [call("sp_maxpool_fwd_f32", sp_maxpool_fwd_f32, s, input(x[0], F.self), output(id, F.self), Out<UInt8>(pointer: nil, c: .null),
+                         core, cores)]
+        case .maxPoolArgmax(let w):
+            // The forward kernel writing indices; its values go to scratch.
+            let s = window(w, input: graph[x[0]].type.shape, output: y.shape, for: id)
+            return [call("sp_maxpool_fwd_f32", sp_maxpool_fwd_f32, s, input(x[0], F.self), scratch(F.self, cType: "float"),
+                         output(id, UInt8.self), core, cores)]
+        case .maxPool2dBackward(let w):
+            let s = window(w, input: y.shape, output: graph[x[0]].type.shape, for: id)
+            return [call("sp_maxpool_bwd_f32", sp_maxpool_bwd_f32, s, input(x[0], F.self), input(x[1], UInt8.self), output(id, F.self), core, cores)]
+        case .avgPool2d(let w):
+            let s = window(w, input: graph[x[0]].type.shape, output: y.shape, for: id)
+            return [call("sp_avgpool_fwd_f32", sp_avgpool_fwd_f32, s, input(x[0], F.self), output(id, F.self), core, cores)]
+        case .avgPool2dBackward(let w):
+            let s = window(w, input: y.shape, output: graph[x[0]].type.shape, for: id)
+            return [call("sp_avgpool_bwd_f32", sp_avgpool_bwd_f32, s, input(x[0], F.self), output(id, F.self), core, cores)]
+        case .globalAvgPool:
+            let sh = graph[x[0]].type.shape
+            return [call("sp_global_avgpool_fwd_f32", sp_global_avgpool_fwd_f32, Int32(sh[0] * sh[1]), Int32(sh[2]), input(x[0], F.self),
+                         output(id, F.self), core, cores)]
+        case .globalAvgPoolBackward:
+            return [call("sp_global_avgpool_bwd_f32", sp_global_avgpool_bwd_f32, Int32(y.shape[0] * y.shape[1]), Int32(y.shape[2]),
+                         input(x[0], F.self), output(id, F.self), core, cores)]
+        case .softmaxCrossEntropy:
+            let classes = Int32(graph[x[0]].type.shape.elementCount)
+            return [call("sp_softmax_ce_fwd_f32", sp_softmax_ce_fwd_f32, classes, input(x[0], F.self), input(x[1], Int32.self),
+                         output(id, F.self), core, cores)]
+        case .softmaxCrossEntropyGrad:
+            return [call("sp_softmax_ce_bwd_f32", sp_softmax_ce_bwd_f32, count, input(x[0], F.self), input(x[1], Int32.self),
+                         output(id, F.self), core, cores)]
+        case .meanSquaredError:
+            let n = Int32(graph[x[0]].type.shape.elementCount)
+            return [call("sp_mse_fwd_f32", sp_mse_fwd_f32, n, input(x[0], F.self), input(x[1], F.self), output(id, F.self), core, cores)]
+        case .meanSquaredErrorGrad:
+            return [call("sp_mse_bwd_f32", sp_mse_bwd_f32, count, input(x[0], F.self), input(x[1], F.self), output(id, F.self), core, cores)]
+        case .update(let optimizer):
+            if fusedUpdates, fused(x[1]) { return [] }  // applied inside the gradient kernel
+            let (w, g) = (output(x[0], F.self), input(x[1], F.self))
+            let (lr, scale) = (ContextFloat(field: .learningRate), ContextFloat(field: .gradScale))
+            switch optimizer {
+            case .sgd(let wd):
+                return [call("sp_sgd_f32", sp_sgd_f32, count, w, g, lr, wd, scale, core, cores)]
+            case .momentum(let mu, let wd):
+                return [call("sp_sgd_momentum_f32", sp_sgd_momentum_f32, count, w, g, output(x[2], F.self), lr, mu, wd, scale, core, cores)]
+            case .adam(let b1, let b2, let eps, let wd):
+                return [call("sp_adam_f32", sp_adam_f32, count, w, g, output(x[2], F.self), output(x[3], F.self), lr, b1, b2, eps,
+                             ContextFloat(field: .biasCorrection1), ContextFloat(field: .biasCorrection2), wd, scale, core, cores)]
+            }
+        }
     }
-    if fused(id) { return bindFusedUpdate(gradient: id, update: fusedUpdate(id), in: graph, address: address, scratch: scratch) }
-    switch node.op {
-    case .input, .label, .parameter, .constant, .optimizerState, .splitWeight:
-        return nil
-    case .gatherChannels(let sel):
-        let channels = Int32(graph[x[0]].type.shape.dims.last!)
-        let positions = Int32(graph[x[0]].type.shape.elementCount) / channels
-        let (xp, idx, k) = (f(x[0]), indices(sel), Int32(sel.count))
-        return { _, core, cores in sp_gather_channels_f32(positions, channels, xp, idx, k, out, core, cores) }
-    case .conv2d(let c):
-        var s = convShape(c, input: graph[x[0]].type.shape, output: y.shape)
-        let (xp, bp) = (f(x[0]), x.count > 2 ? f(x[2]) : nil)
-        if let sp = split(x[1]) {
-            return { _, core, cores in sp_conv2d_fwd_split_f32(&s, xp, sp.w, sp.slice, sp.sel, sp.k, bp, out, core, cores) }
-        }
-        let wp = f(x[1])
-        return { _, core, cores in sp_conv2d_fwd_f32(&s, xp, wp, bp, out, scratch, core, cores) }
-    case .conv2dInputGrad(let c):
-        var s = convShape(c, input: y.shape, output: graph[x[0]].type.shape)
-        let dy = f(x[0])
-        if let sp = split(x[1]) {
-            return { _, core, cores in sp_conv2d_bwd_input_split_f32(&s, dy, sp.w, sp.slice, sp.sel, sp.k, out, core, cores) }
-        }
-        let w = f(x[1])
-        return { _, core, cores in sp_conv2d_bwd_input_f32(&s, dy, w, out, scratch, core, cores) }
-    case .conv2dWeightGrad(let c):
-        var s = convShape(c, input: graph[x[0]].type.shape, output: graph[x[1]].type.shape)
-        let (xp, dy) = (f(x[0]), f(x[1]))
-        return { ctx, core, cores in sp_conv2d_bwd_weight_f32(&s, xp, dy, out, ctx.accumulate, scratch, core, cores) }
-    case .biasGrad:
-        let channels = Int32(y.shape.elementCount)
-        let positions = Int32(graph[x[0]].type.shape.elementCount) / channels
-        let dy = f(x[0])
-        return { ctx, core, cores in sp_bias_grad_f32(positions, channels, dy, out, ctx.accumulate, core, cores) }
-    case .linear:
-        let (i, o) = (Int32(graph[x[0]].type.shape[0]), count)
-        let (xp, bp) = (f(x[0]), x.count > 2 ? f(x[2]) : nil)
-        if let sp = split(x[1]) {
-            return { _, core, cores in sp_linear_fwd_split_f32(i, o, xp, sp.w, sp.slice, sp.sel, sp.k, bp, out, core, cores) }
-        }
-        let wp = f(x[1])
-        return { _, core, cores in sp_linear_fwd_f32(i, o, xp, wp, bp, out, core, cores) }
-    case .linearInputGrad:
-        let (i, o) = (count, Int32(graph[x[0]].type.shape[0]))
-        let dy = f(x[0])
-        if let sp = split(x[1]) {
-            return { _, core, cores in sp_linear_bwd_input_split_f32(i, o, dy, sp.w, sp.slice, sp.sel, sp.k, out, core, cores) }
-        }
-        let w = f(x[1])
-        return { _, core, cores in sp_linear_bwd_input_f32(i, o, dy, w, out, core, cores) }
-    case .linearWeightGrad:
-        let (i, o) = (Int32(graph[x[0]].type.shape[0]), Int32(graph[x[1]].type.shape[0]))
-        let (xp, dy) = (f(x[0]), f(x[1]))
-        return { ctx, core, cores in sp_linear_bwd_weight_f32(i, o, xp, dy, out, ctx.accumulate, core, cores) }
-    case .add:
-        let (a, b) = (f(x[0]), f(x[1]))
-        return { _, core, cores in sp_add_f32(count, a, b, out, core, cores) }
-    case .activation(let a):
-        let xp = f(x[0])
-        switch a {
-        case .relu: return { _, core, cores in sp_relu_f32(count, xp, out, core, cores) }
-        case .relu6: return { _, core, cores in sp_relu6_f32(count, xp, out, core, cores) }
-        }
-    case .activationMask(let a):
-        let (xp, m) = (f(x[0]), u8(id))
-        switch a {
-        case .relu: return { _, core, cores in sp_relu_mask(count, xp, m, core, cores) }
-        case .relu6: return { _, core, cores in sp_relu6_mask(count, xp, m, core, cores) }
-        }
-    case .maskedGradient:
-        let (dy, m) = (f(x[0]), u8(x[1]))
-        return { _, core, cores in sp_mask_grad_f32(count, dy, m, out, core, cores) }
-    case .maxPool2d(let w):
-        var s = poolShape(w, input: graph[x[0]].type.shape, output: y.shape)
-        let xp = f(x[0])
-        return { _, core, cores in sp_maxpool_fwd_f32(&s, xp, out, nil, core, cores) }
-    case .maxPoolArgmax(let w):
-        var s = poolShape(w, input: graph[x[0]].type.shape, output: y.shape)
-        // The argmax kernel is the forward kernel writing indices; its values go to scratch.
-        let (xp, idx) = (f(x[0]), u8(id))
-        return { _, core, cores in sp_maxpool_fwd_f32(&s, xp, scratch, idx, core, cores) }
-    case .maxPool2dBackward(let w):
-        var s = poolShape(w, input: y.shape, output: graph[x[0]].type.shape)
-        let (dy, idx) = (f(x[0]), u8(x[1]))
-        return { _, core, cores in sp_maxpool_bwd_f32(&s, dy, idx, out, core, cores) }
-    case .avgPool2d(let w):
-        var s = poolShape(w, input: graph[x[0]].type.shape, output: y.shape)
-        let xp = f(x[0])
-        return { _, core, cores in sp_avgpool_fwd_f32(&s, xp, out, core, cores) }
-    case .avgPool2dBackward(let w):
-        var s = poolShape(w, input: y.shape, output: graph[x[0]].type.shape)
-        let dy = f(x[0])
-        return { _, core, cores in sp_avgpool_bwd_f32(&s, dy, out, core, cores) }
-    case .globalAvgPool:
-        let s = graph[x[0]].type.shape
-        let (positions, channels) = (Int32(s[0] * s[1]), Int32(s[2]))
-        let xp = f(x[0])
-        return { _, core, cores in sp_global_avgpool_fwd_f32(positions, channels, xp, out, core, cores) }
-    case .globalAvgPoolBackward:
-        let (positions, channels) = (Int32(y.shape[0] * y.shape[1]), Int32(y.shape[2]))
-        let dy = f(x[0])
-        return { _, core, cores in sp_global_avgpool_bwd_f32(positions, channels, dy, out, core, cores) }
-    case .reshape:
-        return nil  // shares its input's bytes (see planArena)
-    case .softmaxCrossEntropy:
-        let (z, label) = (f(x[0]), i32(x[1]))
-        let classes = Int32(graph[x[0]].type.shape.elementCount)
-        return { _, core, cores in sp_softmax_ce_fwd_f32(classes, z, label, out, core, cores) }
-    case .softmaxCrossEntropyGrad:
-        let (z, label) = (f(x[0]), i32(x[1]))
-        return { _, core, cores in sp_softmax_ce_bwd_f32(count, z, label, out, core, cores) }
-    case .meanSquaredError:
-        let (p, t) = (f(x[0]), f(x[1]))
-        let n = Int32(graph[x[0]].type.shape.elementCount)
-        return { _, core, cores in sp_mse_fwd_f32(n, p, t, out, core, cores) }
-    case .meanSquaredErrorGrad:
-        let (p, t) = (f(x[0]), f(x[1]))
-        return { _, core, cores in sp_mse_bwd_f32(count, p, t, out, core, cores) }
-    case .update(let optimizer):
-        if fused(x[1]) { return nil }  // applied inside the gradient kernel
-        let (w, g) = (f(x[0]), f(x[1]))
+
+    /// The call of a fused gradient node: its gradient kernel with update `u` applied in place.
+    private func bindFusedUpdate(gradient id: NodeID, update u: NodeID) -> [BoundCall] {
+        guard case .update(let optimizer) = graph[u].op else { return [] }
+        let ux = graph[u].inputs
+        let f = { (n: NodeID) in address(n).assumingMemoryBound(to: Float.self) }
+        var d = UpdateDescription(kind: "SP_UPDATE_SGD", weight: ux[0], m: ux.count > 2 ? ux[2] : nil, v: ux.count > 3 ? ux[3] : nil,
+                                  weightDecay: 0, momentum: 0, beta1: 0, beta2: 0, eps: 0)
+        var base = sp_update(kind: SP_UPDATE_SGD, w: f(ux[0]), m: d.m.map(f), v: d.v.map(f), lr: 0, weight_decay: 0, grad_scale: 1,
+                             momentum: 0, beta1: 0, beta2: 0, eps: 0, bias_correction1: 1, bias_correction2: 1)
         switch optimizer {
         case .sgd(let wd):
-            return { ctx, core, cores in sp_sgd_f32(count, w, g, ctx.learningRate, wd, ctx.gradScale, core, cores) }
+            (base.weight_decay, d.weightDecay) = (wd, wd)
         case .momentum(let mu, let wd):
-            let v = f(x[2])
-            return { ctx, core, cores in sp_sgd_momentum_f32(count, w, g, v, ctx.learningRate, mu, wd, ctx.gradScale, core, cores) }
+            (base.kind, d.kind) = (SP_UPDATE_MOMENTUM, "SP_UPDATE_MOMENTUM")
+            (base.weight_decay, d.weightDecay, base.momentum, d.momentum) = (wd, wd, mu, mu)
         case .adam(let b1, let b2, let eps, let wd):
-            let (m, v) = (f(x[2]), f(x[3]))
-            return { ctx, core, cores in
-                sp_adam_f32(count, w, g, m, v, ctx.learningRate, b1, b2, eps, ctx.biasCorrection1, ctx.biasCorrection2,
-                            wd, ctx.gradScale, core, cores)
-            }
+            (base.kind, d.kind) = (SP_UPDATE_ADAM, "SP_UPDATE_ADAM")
+            (base.weight_decay, d.weightDecay, base.beta1, d.beta1, base.beta2, d.beta2, base.eps, d.eps) = (wd, wd, b1, b1, b2, b2, eps, eps)
+        }
+        let update = UpdateArgument(storage: pool.mutable(base), base: base, description: d)
+        let node = graph[id]
+        let x = node.inputs
+        let (core, cores) = (CoreArgument.core, CoreArgument.cores)
+        switch node.op {
+        case .conv2dWeightGrad(let c):
+            let s = convolution(c, input: graph[x[0]].type.shape, output: graph[x[1]].type.shape, for: id)
+            return [call("sp_conv2d_bwd_weight_update_f32", sp_conv2d_bwd_weight_update_f32, s, input(x[0], Float.self), input(x[1], Float.self),
+                         update, scratch(Float.self, cType: "float"), core, cores)]
+        case .linearWeightGrad:
+            let (i, o) = (Int32(graph[x[0]].type.shape[0]), Int32(graph[x[1]].type.shape[0]))
+            return [call("sp_linear_bwd_weight_update_f32", sp_linear_bwd_weight_update_f32, i, o, input(x[0], Float.self), input(x[1], Float.self),
+                         update, core, cores)]
+        case .biasGrad:
+            let channels = Int32(node.type.shape.elementCount)
+            let positions = Int32(graph[x[0]].type.shape.elementCount) / channels
+            return [call("sp_bias_grad_update_f32", sp_bias_grad_update_f32, positions, channels, input(x[0], Float.self), update, core, cores)]
+        default:
+            return []
         }
     }
 }
@@ -225,56 +238,4 @@ func scratchBytes(_ node: Node, in graph: Graph, cores: Int, precision: Precisio
 /// The kernel scratch of a whole graph: the largest any node needs.
 func scratchBytes(_ graph: Graph, cores: Int, precision: Precision) -> Int {
     graph.nodes.map { scratchBytes($0, in: graph, cores: cores, precision: precision) }.max() ?? 0
-}
-
-/// The call of a fused gradient node: its gradient kernel with the update applied in place.
-private func bindFusedUpdate(gradient id: NodeID, update u: NodeID, in graph: Graph,
-                             address: (NodeID) -> UnsafeMutableRawPointer, scratch: UnsafeMutablePointer<Float>) -> KernelCall? {
-    func f(_ id: NodeID) -> UnsafeMutablePointer<Float> { address(id).assumingMemoryBound(to: Float.self) }
-    guard case .update(let optimizer) = graph[u].op else { return nil }
-    let ux = graph[u].inputs
-    let w = f(ux[0])
-    let m = ux.count > 2 ? f(ux[2]) : nil, v = ux.count > 3 ? f(ux[3]) : nil
-    func update(_ ctx: StepContext) -> sp_update {
-        switch optimizer {
-        case .sgd(let wd):
-            return sp_update(kind: SP_UPDATE_SGD, w: w, m: nil, v: nil, lr: ctx.learningRate, weight_decay: wd, grad_scale: ctx.gradScale,
-                             momentum: 0, beta1: 0, beta2: 0, eps: 0, bias_correction1: 1, bias_correction2: 1)
-        case .momentum(let mu, let wd):
-            return sp_update(kind: SP_UPDATE_MOMENTUM, w: w, m: m, v: nil, lr: ctx.learningRate, weight_decay: wd, grad_scale: ctx.gradScale,
-                             momentum: mu, beta1: 0, beta2: 0, eps: 0, bias_correction1: 1, bias_correction2: 1)
-        case .adam(let b1, let b2, let eps, let wd):
-            return sp_update(kind: SP_UPDATE_ADAM, w: w, m: m, v: v, lr: ctx.learningRate, weight_decay: wd, grad_scale: ctx.gradScale,
-                             momentum: 0, beta1: b1, beta2: b2, eps: eps, bias_correction1: ctx.biasCorrection1,
-                             bias_correction2: ctx.biasCorrection2)
-        }
-    }
-    let node = graph[id]
-    let x = node.inputs
-    switch node.op {
-    case .conv2dWeightGrad(let c):
-        var s = convShape(c, input: graph[x[0]].type.shape, output: graph[x[1]].type.shape)
-        let (xp, dy) = (f(x[0]), f(x[1]))
-        return { ctx, core, cores in
-            var u = update(ctx)
-            sp_conv2d_bwd_weight_update_f32(&s, xp, dy, &u, scratch, core, cores)
-        }
-    case .linearWeightGrad:
-        let (i, o) = (Int32(graph[x[0]].type.shape[0]), Int32(graph[x[1]].type.shape[0]))
-        let (xp, dy) = (f(x[0]), f(x[1]))
-        return { ctx, core, cores in
-            var u = update(ctx)
-            sp_linear_bwd_weight_update_f32(i, o, xp, dy, &u, core, cores)
-        }
-    case .biasGrad:
-        let channels = Int32(node.type.shape.elementCount)
-        let positions = Int32(graph[x[0]].type.shape.elementCount) / channels
-        let dy = f(x[0])
-        return { ctx, core, cores in
-            var u = update(ctx)
-            sp_bias_grad_update_f32(positions, channels, dy, &u, core, cores)
-        }
-    default:
-        return nil
-    }
 }

@@ -8,183 +8,152 @@ extension KernelBinding {
     /// every update is skipped while that count is non-zero: a step whose loss
     /// scale overflowed changes no parameter whose gradient was checked before it
     /// (with updates deferred to the end of the step: none at all).
-    func bindF16(_ id: NodeID) throws(ModelError) -> [KernelCall] {
+    func bindF16(_ id: NodeID) throws(ModelError) -> [BoundCall] {
         guard !fused(id) else { throw unsupported(id, "FP16 plans have no fused gradient-update kernels; compile without fusing updates") }
+        typealias H = UInt16
         let mode = accumulation == .fp16 ? SP_F16_ACC_F16 : SP_F16_ACC_F32
         let node = graph[id]
         let x = node.inputs
-        let out = f16(id)
-        let count = Int32(node.type.shape.elementCount)
-        let half = scratch.assumingMemoryBound(to: UInt16.self)
-        var calls: [KernelCall] = []
+        let y = node.type
+        let count = Int32(y.shape.elementCount)
+        let (core, cores) = (CoreArgument.core, CoreArgument.cores)
+        let out = output(id, H.self)
+        var calls: [BoundCall]
         switch node.op {
         case .input, .label, .parameter, .constant, .optimizerState, .splitWeight, .reshape:
             return []
         case .gatherChannels(let sel):
             let channels = Int32(graph[x[0]].type.shape.dims.last!)
             let positions = Int32(graph[x[0]].type.shape.elementCount) / channels
-            let (xp, idx, k) = (f16(x[0]), indices(sel), Int32(sel.count))
-            calls = [{ _, core, cores in sp_gather_channels_f16(positions, channels, xp, idx, k, out, core, cores) }]
+            calls = [call("sp_gather_channels_f16", sp_gather_channels_f16, positions, channels, input(x[0], H.self), self.channels(sel, of: id),
+                          Int32(sel.count), out, core, cores)]
         case .conv2d(let c):
-            var s = convShape(c, input: graph[x[0]].type.shape, output: node.type.shape)
-            let (xp, bp) = (f16(x[0]), x.count > 2 ? f16(x[2]) : nil)
+            let s = convolution(c, input: graph[x[0]].type.shape, output: y.shape, for: id)
+            let (xp, bp) = (input(x[0], H.self), optionalInput(x.count > 2 ? x[2] : nil, H.self))
             if let sp = split(x[1]) {
-                let (w, slice) = (f16(sp.full), f16(sp.slice))
-                calls = [{ _, core, cores in sp_conv2d_fwd_split_f16(&s, xp, w, slice, sp.sel, sp.k, bp, out, mode, core, cores) }]
+                calls = [call("sp_conv2d_fwd_split_f16", sp_conv2d_fwd_split_f16, s, xp, input(sp.full, H.self), input(sp.slice, H.self), sp.sel,
+                              sp.k, bp, out, mode, core, cores)]
             } else {
-                let w = f16(x[1])
-                calls = [{ _, core, cores in sp_conv2d_fwd_f16(&s, xp, w, bp, out, mode, core, cores) }]
+                calls = [call("sp_conv2d_fwd_f16", sp_conv2d_fwd_f16, s, xp, input(x[1], H.self), bp, out, mode, core, cores)]
             }
         case .conv2dInputGrad(let c):
-            var s = convShape(c, input: node.type.shape, output: graph[x[0]].type.shape)
-            let dy = f16(x[0])
+            let s = convolution(c, input: y.shape, output: graph[x[0]].type.shape, for: id)
             if let sp = split(x[1]) {
-                let (w, slice) = (f16(sp.full), f16(sp.slice))
-                calls = [{ _, core, cores in sp_conv2d_bwd_input_split_f16(&s, dy, w, slice, sp.sel, sp.k, out, mode, core, cores) }]
+                calls = [call("sp_conv2d_bwd_input_split_f16", sp_conv2d_bwd_input_split_f16, s, input(x[0], H.self), input(sp.full, H.self),
+                              input(sp.slice, H.self), sp.sel, sp.k, out, mode, core, cores)]
             } else {
-                let w = f16(x[1])
-                calls = [{ _, core, cores in sp_conv2d_bwd_input_f16(&s, dy, w, out, mode, core, cores) }]
+                calls = [call("sp_conv2d_bwd_input_f16", sp_conv2d_bwd_input_f16, s, input(x[0], H.self), input(x[1], H.self), out, mode, core, cores)]
             }
         case .conv2dWeightGrad(let c):
-            var s = convShape(c, input: graph[x[0]].type.shape, output: graph[x[1]].type.shape)
-            let (xp, dy) = (f16(x[0]), f16(x[1]))
-            calls = [{ ctx, core, cores in sp_conv2d_bwd_weight_f16(&s, xp, dy, out, ctx.accumulate, mode, core, cores) }]
+            let s = convolution(c, input: graph[x[0]].type.shape, output: graph[x[1]].type.shape, for: id)
+            calls = [call("sp_conv2d_bwd_weight_f16", sp_conv2d_bwd_weight_f16, s, input(x[0], H.self), input(x[1], H.self), out,
+                          ContextAccumulate(), mode, core, cores)]
         case .biasGrad:
-            let channels = count
-            let positions = Int32(graph[x[0]].type.shape.elementCount) / channels
-            let dy = f16(x[0])
-            calls = [{ ctx, core, cores in sp_bias_grad_f16(positions, channels, dy, out, ctx.accumulate, mode, core, cores) }]
+            let positions = Int32(graph[x[0]].type.shape.elementCount) / count
+            calls = [call("sp_bias_grad_f16", sp_bias_grad_f16, positions, count, input(x[0], H.self), out, ContextAccumulate(), mode, core, cores)]
         case .linear:
             let i = Int32(graph[x[0]].type.shape[0])
-            let (xp, bp) = (f16(x[0]), x.count > 2 ? f16(x[2]) : nil)
+            let (xp, bp) = (input(x[0], H.self), optionalInput(x.count > 2 ? x[2] : nil, H.self))
             if let sp = split(x[1]) {
-                let (w, slice) = (f16(sp.full), f16(sp.slice))
-                calls = [{ _, core, cores in sp_linear_fwd_split_f16(i, count, xp, w, slice, sp.sel, sp.k, bp, out, mode, core, cores) }]
+                calls = [call("sp_linear_fwd_split_f16", sp_linear_fwd_split_f16, i, count, xp, input(sp.full, H.self), input(sp.slice, H.self),
+                              sp.sel, sp.k, bp, out, mode, core, cores)]
             } else {
-                let w = f16(x[1])
-                calls = [{ _, core, cores in sp_linear_fwd_f16(i, count, xp, w, bp, out, mode, core, cores) }]
+                calls = [call("sp_linear_fwd_f16", sp_linear_fwd_f16, i, count, xp, input(x[1], H.self), bp, out, mode, core, cores)]
             }
         case .linearInputGrad:
             let o = Int32(graph[x[0]].type.shape[0])
-            let dy = f16(x[0])
             if let sp = split(x[1]) {
-                let (w, slice) = (f16(sp.full), f16(sp.slice))
-                calls = [{ _, core, cores in sp_linear_bwd_input_split_f16(count, o, dy, w, slice, sp.sel, sp.k, out, mode, core, cores) }]
+                calls = [call("sp_linear_bwd_input_split_f16", sp_linear_bwd_input_split_f16, count, o, input(x[0], H.self), input(sp.full, H.self),
+                              input(sp.slice, H.self), sp.sel, sp.k, out, mode, core, cores)]
             } else {
-                let w = f16(x[1])
-                calls = [{ _, core, cores in sp_linear_bwd_input_f16(count, o, dy, w, out, mode, core, cores) }]
+                calls = [call("sp_linear_bwd_input_f16", sp_linear_bwd_input_f16, count, o, input(x[0], H.self), input(x[1], H.self), out, mode,
+                              core, cores)]
             }
         case .linearWeightGrad:
             let (i, o) = (Int32(graph[x[0]].type.shape[0]), Int32(graph[x[1]].type.shape[0]))
-            let (xp, dy) = (f16(x[0]), f16(x[1]))
-            calls = [{ ctx, core, cores in sp_linear_bwd_weight_f16(i, o, xp, dy, out, ctx.accumulate, mode, core, cores) }]
+            calls = [call("sp_linear_bwd_weight_f16", sp_linear_bwd_weight_f16, i, o, input(x[0], H.self), input(x[1], H.self), out,
+                          ContextAccumulate(), mode, core, cores)]
         case .add:
-            let (a, b) = (f16(x[0]), f16(x[1]))
-            calls = [{ _, core, cores in sp_add_f16(count, a, b, out, core, cores) }]
+            calls = [call("sp_add_f16", sp_add_f16, count, input(x[0], H.self), input(x[1], H.self), out, core, cores)]
         case .activation(let a):
-            let xp = f16(x[0])
             switch a {
-            case .relu: calls = [{ _, core, cores in sp_relu_f16(count, xp, out, core, cores) }]
-            case .relu6: calls = [{ _, core, cores in sp_relu6_f16(count, xp, out, core, cores) }]
+            case .relu: calls = [call("sp_relu_f16", sp_relu_f16, count, input(x[0], H.self), out, core, cores)]
+            case .relu6: calls = [call("sp_relu6_f16", sp_relu6_f16, count, input(x[0], H.self), out, core, cores)]
             }
         case .activationMask(let a):
-            let (xp, m) = (f16(x[0]), u8(id))
+            let m = output(id, UInt8.self)
             switch a {
-            case .relu: calls = [{ _, core, cores in sp_relu_mask_f16(count, xp, m, core, cores) }]
-            case .relu6: calls = [{ _, core, cores in sp_relu6_mask_f16(count, xp, m, core, cores) }]
+            case .relu: calls = [call("sp_relu_mask_f16", sp_relu_mask_f16, count, input(x[0], H.self), m, core, cores)]
+            case .relu6: calls = [call("sp_relu6_mask_f16", sp_relu6_mask_f16, count, input(x[0], H.self), m, core, cores)]
             }
         case .maskedGradient:
-            let (dy, m) = (f16(x[0]), u8(x[1]))
-            calls = [{ _, core, cores in sp_mask_grad_f16(count, dy, m, out, core, cores) }]
+            calls = [call("sp_mask_grad_f16", sp_mask_grad_f16, count, input(x[0], H.self), input(x[1], UInt8.self), out, core, cores)]
         case .maxPool2d(let w):
-            var s = poolShape(w, input: graph[x[0]].type.shape, output: node.type.shape)
-            let xp = f16(x[0])
-            calls = [{ _, core, cores in sp_maxpool_fwd_f16(&s, xp, out, nil, core, cores) }]
+            let s = window(w, input: graph[x[0]].type.shape, output: y.shape, for: id)
+            calls = [call("sp_maxpool_fwd_f16", sp_maxpool_fwd_f16, s, input(x[0], H.self), out, Out<UInt8>(pointer: nil, c: .null), core, cores)]
         case .maxPoolArgmax(let w):
-            var s = poolShape(w, input: graph[x[0]].type.shape, output: node.type.shape)
-            let (xp, idx) = (f16(x[0]), u8(id))
-            calls = [{ _, core, cores in sp_maxpool_fwd_f16(&s, xp, half, idx, core, cores) }]
+            let s = window(w, input: graph[x[0]].type.shape, output: y.shape, for: id)
+            calls = [call("sp_maxpool_fwd_f16", sp_maxpool_fwd_f16, s, input(x[0], H.self), scratch(H.self, cType: "sp_f16"),
+                          output(id, UInt8.self), core, cores)]
         case .maxPool2dBackward(let w):
-            var s = poolShape(w, input: node.type.shape, output: graph[x[0]].type.shape)
-            let (dy, idx) = (f16(x[0]), u8(x[1]))
-            calls = [{ _, core, cores in sp_maxpool_bwd_f16(&s, dy, idx, out, mode, core, cores) }]
+            let s = window(w, input: y.shape, output: graph[x[0]].type.shape, for: id)
+            calls = [call("sp_maxpool_bwd_f16", sp_maxpool_bwd_f16, s, input(x[0], H.self), input(x[1], UInt8.self), out, mode, core, cores)]
         case .avgPool2d(let w):
-            var s = poolShape(w, input: graph[x[0]].type.shape, output: node.type.shape)
-            let xp = f16(x[0])
-            calls = [{ _, core, cores in sp_avgpool_fwd_f16(&s, xp, out, mode, core, cores) }]
+            let s = window(w, input: graph[x[0]].type.shape, output: y.shape, for: id)
+            calls = [call("sp_avgpool_fwd_f16", sp_avgpool_fwd_f16, s, input(x[0], H.self), out, mode, core, cores)]
         case .avgPool2dBackward(let w):
-            var s = poolShape(w, input: node.type.shape, output: graph[x[0]].type.shape)
-            let dy = f16(x[0])
-            calls = [{ _, core, cores in sp_avgpool_bwd_f16(&s, dy, out, mode, core, cores) }]
+            let s = window(w, input: y.shape, output: graph[x[0]].type.shape, for: id)
+            calls = [call("sp_avgpool_bwd_f16", sp_avgpool_bwd_f16, s, input(x[0], H.self), out, mode, core, cores)]
         case .globalAvgPool:
             let sh = graph[x[0]].type.shape
-            let (positions, channels) = (Int32(sh[0] * sh[1]), Int32(sh[2]))
-            let xp = f16(x[0])
-            calls = [{ _, core, cores in sp_global_avgpool_fwd_f16(positions, channels, xp, out, mode, core, cores) }]
+            calls = [call("sp_global_avgpool_fwd_f16", sp_global_avgpool_fwd_f16, Int32(sh[0] * sh[1]), Int32(sh[2]), input(x[0], H.self), out,
+                          mode, core, cores)]
         case .globalAvgPoolBackward:
-            let (positions, channels) = (Int32(node.type.shape[0] * node.type.shape[1]), Int32(node.type.shape[2]))
-            let dy = f16(x[0])
-            calls = [{ _, core, cores in sp_global_avgpool_bwd_f16(positions, channels, dy, out, core, cores) }]
+            calls = [call("sp_global_avgpool_bwd_f16", sp_global_avgpool_bwd_f16, Int32(y.shape[0] * y.shape[1]), Int32(y.shape[2]),
+                          input(x[0], H.self), out, core, cores)]
         case .softmaxCrossEntropy:
-            let (z, label) = (f16(x[0]), i32(x[1]))
             let classes = Int32(graph[x[0]].type.shape.elementCount)
-            calls = [{ _, core, cores in sp_softmax_ce_fwd_f16(classes, z, label, out, core, cores) }]
+            calls = [call("sp_softmax_ce_fwd_f16", sp_softmax_ce_fwd_f16, classes, input(x[0], H.self), input(x[1], Int32.self), out, core, cores)]
         case .softmaxCrossEntropyGrad:
-            let (z, label) = (f16(x[0]), i32(x[1]))
-            calls = [{ ctx, core, cores in sp_softmax_ce_bwd_f16(count, z, label, out, ctx.lossScale, core, cores) }]
+            calls = [call("sp_softmax_ce_bwd_f16", sp_softmax_ce_bwd_f16, count, input(x[0], H.self), input(x[1], Int32.self), out,
+                          ContextFloat(field: .lossScale), core, cores)]
         case .meanSquaredError:
-            let (p, t) = (f16(x[0]), f16(x[1]))
             let n = Int32(graph[x[0]].type.shape.elementCount)
-            calls = [{ _, core, cores in sp_mse_fwd_f16(n, p, t, out, core, cores) }]
+            calls = [call("sp_mse_fwd_f16", sp_mse_fwd_f16, n, input(x[0], H.self), input(x[1], H.self), out, core, cores)]
         case .meanSquaredErrorGrad:
-            let (p, t) = (f16(x[0]), f16(x[1]))
-            calls = [{ ctx, core, cores in sp_mse_bwd_f16(count, p, t, out, ctx.lossScale, core, cores) }]
+            calls = [call("sp_mse_bwd_f16", sp_mse_bwd_f16, count, input(x[0], H.self), input(x[1], H.self), out, ContextFloat(field: .lossScale),
+                          core, cores)]
         case .update(let optimizer):
             return [updateF16(node, optimizer: optimizer, count: count)]
         }
-        if update(consuming: id) != nil { calls.append(contentsOf: overflowCheck(out, count: count)) }
+        if update(consuming: id) != nil {
+            // Count the gradient's non-finite elements, one slot per core, then total them after the join.
+            let slots = Out(pointer: overflow + 1, c: .status(1)), status = Out(pointer: overflow, c: .status(0))
+            calls.append(call("sp_f16_count_nonfinite", sp_f16_count_nonfinite, count, input(id, H.self), slots, core, cores))
+            calls.append(call("sp_f16_overflow_total", sp_f16_overflow_total, status, core, cores))
+        }
         return calls
-    }
-
-    /// Counts the non-finite elements of an FP16 gradient into `overflow[0]`: one
-    /// call per core into its own slot, then the sum (after the join).
-    private func overflowCheck(_ g: UnsafeMutablePointer<UInt16>, count: Int32) -> [KernelCall] {
-        let status = overflow
-        return [
-            { _, core, cores in sp_f16_count_nonfinite(count, g, status + 1, core, cores) },
-            { _, core, cores in
-                if core == cores - 1 { for k in 1...Int(cores) { status[0] &+= status[k] } }
-            },
-        ]
     }
 
     /// An FP16 update with FP32 state (and FP32 master weights when the update reads
     /// a `.master` state), skipped while this step has seen an overflow.
-    private func updateF16(_ node: Node, optimizer: Optimizer, count: Int32) -> KernelCall {
+    private func updateF16(_ node: Node, optimizer: Optimizer, count: Int32) -> BoundCall {
         let x = node.inputs
-        let (w, g) = (f16(x[0]), f16(x[1]))
+        let (w, g) = (output(x[0], UInt16.self), input(x[1], UInt16.self))
         let slots = optimizer.stateSlots.count
-        let state = x.dropFirst(2).prefix(slots).map(f32)
-        let master = x.count > 2 + slots ? f32(x[2 + slots]) : nil
-        let status = overflow
+        let master = x.count > 2 + slots ? output(x[2 + slots], Float.self) : Out<Float>(pointer: nil, c: .null)
+        let (lr, scale) = (ContextFloat(field: .learningRate), ContextFloat(field: .gradScale))
+        let (core, cores) = (CoreArgument.core, CoreArgument.cores)
         switch optimizer {
         case .sgd(let wd):
-            return { ctx, core, cores in
-                if status[0] == 0 { sp_sgd_f16(count, w, g, master, ctx.learningRate, wd, ctx.gradScale, core, cores) }
-            }
+            return call("sp_sgd_f16", sp_sgd_f16, count, w, g, master, lr, wd, scale, core, cores, skippedOnOverflow: true)
         case .momentum(let mu, let wd):
-            let v = state[0]
-            return { ctx, core, cores in
-                if status[0] == 0 { sp_sgd_momentum_f16(count, w, g, master, v, ctx.learningRate, mu, wd, ctx.gradScale, core, cores) }
-            }
+            return call("sp_sgd_momentum_f16", sp_sgd_momentum_f16, count, w, g, master, output(x[2], Float.self), lr, mu, wd, scale, core, cores,
+                        skippedOnOverflow: true)
         case .adam(let b1, let b2, let eps, let wd):
-            let (m, v) = (state[0], state[1])
-            return { ctx, core, cores in
-                if status[0] == 0 {
-                    sp_adam_f16(count, w, g, master, m, v, ctx.learningRate, b1, b2, eps, ctx.biasCorrection1,
-                                ctx.biasCorrection2, wd, ctx.gradScale, core, cores)
-                }
-            }
+            return call("sp_adam_f16", sp_adam_f16, count, w, g, master, output(x[2], Float.self), output(x[3], Float.self), lr, b1, b2, eps,
+                        ContextFloat(field: .biasCorrection1), ContextFloat(field: .biasCorrection2), wd, scale, core, cores,
+                        skippedOnOverflow: true)
         }
     }
 }

@@ -9,28 +9,32 @@ extension KernelBinding {
     /// the int8 weights and int32 biases with QAS step sizes (or the naive ones
     /// when the plan turns QAS off). Ops whose tensors are all FP32 (most of the
     /// backward pass, the loss) run the FP32 kernels.
-    func bindInt8(_ id: NodeID) throws(ModelError) -> [KernelCall] {
+    func bindInt8(_ id: NodeID) throws(ModelError) -> [BoundCall] {
         guard let q = quantization else {
             throw .planMismatch("this int8 plan carries no quantization parameters (it was compiled without calibration data); recompile it with calibration data to run it")
         }
+        typealias B = Int8
+        typealias F = Float
         let node = graph[id]
         let x = node.inputs
-        let count = Int32(node.type.shape.elementCount)
-        func act(_ n: NodeID) throws(ModelError) -> QuantParams {
-            guard let p = q.activations[n] else { throw unsupported(n, "int8 tensor without a scale and zero point in the plan") }
-            return p
-        }
+        let y = node.type
+        let count = Int32(y.shape.elementCount)
+        let (core, cores) = (CoreArgument.core, CoreArgument.cores)
+        func act(_ n: NodeID) throws(ModelError) -> QuantParams { try activation(n, q) }
         func scales(_ n: NodeID) throws(ModelError) -> [Float] {
             guard let s = q.weightScales[n] else { throw unsupported(n, "int8 weight without per-channel scales in the plan") }
             return s
         }
         /// Requantization of a conv / linear output: s_x · s_w[oc] / s_y per channel, no clamp.
-        func requant(input: NodeID, weight: NodeID, output: NodeID) throws(ModelError) -> UnsafePointer<sp_requant_int8> {
-            let (px, py, sw) = (try act(input), try act(output), try scales(weight))
+        func requant(input x: NodeID, weight: NodeID) throws(ModelError) -> In<sp_requant_int8> {
+            let (px, py, sw) = (try act(x), try act(id), try scales(weight))
             let m = sw.map { FixedPointMultiplier(real: Double(px.scale) * Double($0) / Double(py.scale)) }
-            return pool.record(sp_requant_int8(in_zero_point: px.zeroPoint, out_zero_point: py.zeroPoint, act_min: -128, act_max: 127,
-                                               mult: pool.ints(m.map(\.mult)), shift: pool.ints(m.map { Int32($0.shift) })))
+            let name = graph[id].name
+            return pool.requantization(inZeroPoint: px.zeroPoint, outZeroPoint: py.zeroPoint, range: -128...127,
+                                       mult: pool.ints(m.map(\.mult), name: name + "_mult"),
+                                       shift: pool.ints(m.map { Int32($0.shift) }, name: name + "_shift"), name: name + "_requant")
         }
+        func weightScales(_ n: NodeID) throws(ModelError) -> In<Float> { pool.floats(try scales(n), name: graph[n].name + "_scale") }
         if fused(id) { return [try fusedQAS(id, q)] }
         switch node.op {
         case .input, .label, .parameter, .constant, .optimizerState, .splitWeight, .reshape:
@@ -38,105 +42,101 @@ extension KernelBinding {
         case .gatherChannels(let sel) where dtypes[id] == .int8:
             let channels = Int32(graph[x[0]].type.shape.dims.last!)
             let positions = Int32(graph[x[0]].type.shape.elementCount) / channels
-            let (xp, idx, k, out) = (i8(x[0]), indices(sel), Int32(sel.count), i8(id))
-            return [{ _, core, cores in sp_gather_channels_int8(positions, channels, xp, idx, k, out, core, cores) }]
+            return [call("sp_gather_channels_int8", sp_gather_channels_int8, positions, channels, input(x[0], B.self), self.channels(sel, of: id),
+                         Int32(sel.count), output(id, B.self), core, cores)]
         case .conv2d(let c):
             guard dtypes[id] == .int8 else { throw unsupported(id, "an int8 plan computes conv outputs in int8; a conv prediction is not supported") }
-            var s = convShape(c, input: graph[x[0]].type.shape, output: node.type.shape)
-            let (xp, bp, out) = (i8(x[0]), x.count > 2 ? i32(x[2]) : nil, i8(id))
+            let s = convolution(c, input: graph[x[0]].type.shape, output: y.shape, for: id)
+            let (xp, bp) = (input(x[0], B.self), optionalInput(x.count > 2 ? x[2] : nil, Int32.self))
             if let sp = split(x[1]) {
-                let (w, slice, rq) = (i8(sp.full), i8(sp.slice), try requant(input: x[0], weight: sp.full, output: id))
-                return [{ _, core, cores in sp_conv2d_fwd_split_int8(&s, xp, w, slice, sp.sel, sp.k, bp, rq, out, core, cores) }]
+                return [call("sp_conv2d_fwd_split_int8", sp_conv2d_fwd_split_int8, s, xp, input(sp.full, B.self), input(sp.slice, B.self), sp.sel,
+                             sp.k, bp, try requant(input: x[0], weight: sp.full), output(id, B.self), core, cores)]
             }
-            let (w, rq) = (i8(x[1]), try requant(input: x[0], weight: x[1], output: id))
-            return [{ _, core, cores in sp_conv2d_fwd_int8(&s, xp, w, bp, rq, out, core, cores) }]
+            return [call("sp_conv2d_fwd_int8", sp_conv2d_fwd_int8, s, xp, input(x[1], B.self), bp, try requant(input: x[0], weight: x[1]),
+                         output(id, B.self), core, cores)]
         case .linear:
             let i = Int32(graph[x[0]].type.shape[0])
-            let (xp, bp) = (i8(x[0]), x.count > 2 ? i32(x[2]) : nil)
+            let (xp, bp) = (input(x[0], B.self), optionalInput(x.count > 2 ? x[2] : nil, Int32.self))
             if dtypes[id] == .fp32 {
                 // The classifier of the prediction: fp32 logits acc · s_x · s_w[o].
                 guard split(x[1]) == nil else { throw unsupported(id, "a partially trained classifier is not supported in int8 plans; train it whole") }
                 let px = try act(x[0])
-                let outScale = pool.floats(try scales(x[1]).map { px.scale * $0 })
-                let (w, out) = (i8(x[1]), f32(id))
-                return [{ _, core, cores in sp_linear_fwd_int8_f32(i, count, xp, px.zeroPoint, w, bp, outScale, out, core, cores) }]
+                let outScale = pool.floats(try scales(x[1]).map { px.scale * $0 }, name: node.name + "_out_scale")
+                return [call("sp_linear_fwd_int8_f32", sp_linear_fwd_int8_f32, i, count, xp, px.zeroPoint, input(x[1], B.self), bp, outScale,
+                             output(id, F.self), core, cores)]
             }
-            let out = i8(id)
             if let sp = split(x[1]) {
-                let (w, slice, rq) = (i8(sp.full), i8(sp.slice), try requant(input: x[0], weight: sp.full, output: id))
-                return [{ _, core, cores in sp_linear_fwd_split_int8(i, count, xp, w, slice, sp.sel, sp.k, bp, rq, out, core, cores) }]
+                return [call("sp_linear_fwd_split_int8", sp_linear_fwd_split_int8, i, count, xp, input(sp.full, B.self), input(sp.slice, B.self),
+                             sp.sel, sp.k, bp, try requant(input: x[0], weight: sp.full), output(id, B.self), core, cores)]
             }
-            let (w, rq) = (i8(x[1]), try requant(input: x[0], weight: x[1], output: id))
-            return [{ _, core, cores in sp_linear_fwd_int8(i, count, xp, w, bp, rq, out, core, cores) }]
+            return [call("sp_linear_fwd_int8", sp_linear_fwd_int8, i, count, xp, input(x[1], B.self), bp, try requant(input: x[0], weight: x[1]),
+                         output(id, B.self), core, cores)]
         case .conv2dInputGrad(let c):
-            var s = convShape(c, input: node.type.shape, output: graph[x[0]].type.shape)
-            let (dy, out) = (f32(x[0]), f32(id))
+            let s = convolution(c, input: y.shape, output: graph[x[0]].type.shape, for: id)
             if let sp = split(x[1]) {
-                let (w, slice, ws) = (i8(sp.full), i8(sp.slice), pool.floats(try scales(sp.full)))
-                return [{ _, core, cores in sp_conv2d_bwd_input_split_int8w_f32(&s, dy, w, slice, sp.sel, sp.k, ws, out, core, cores) }]
+                return [call("sp_conv2d_bwd_input_split_int8w_f32", sp_conv2d_bwd_input_split_int8w_f32, s, input(x[0], F.self),
+                             input(sp.full, B.self), input(sp.slice, B.self), sp.sel, sp.k, try weightScales(sp.full), output(id, F.self),
+                             core, cores)]
             }
-            let (w, ws) = (i8(x[1]), pool.floats(try scales(x[1])))
-            return [{ _, core, cores in sp_conv2d_bwd_input_int8w_f32(&s, dy, w, ws, out, core, cores) }]
+            return [call("sp_conv2d_bwd_input_int8w_f32", sp_conv2d_bwd_input_int8w_f32, s, input(x[0], F.self), input(x[1], B.self),
+                         try weightScales(x[1]), output(id, F.self), core, cores)]
         case .linearInputGrad:
             let o = Int32(graph[x[0]].type.shape[0])
-            let (dy, out) = (f32(x[0]), f32(id))
             if let sp = split(x[1]) {
-                let (w, slice, ws) = (i8(sp.full), i8(sp.slice), pool.floats(try scales(sp.full)))
-                return [{ _, core, cores in sp_linear_bwd_input_split_int8w_f32(count, o, dy, w, slice, sp.sel, sp.k, ws, out, core, cores) }]
+                return [call("sp_linear_bwd_input_split_int8w_f32", sp_linear_bwd_input_split_int8w_f32, count, o, input(x[0], F.self),
+                             input(sp.full, B.self), input(sp.slice, B.self), sp.sel, sp.k, try weightScales(sp.full), output(id, F.self),
+                             core, cores)]
             }
-            let (w, ws) = (i8(x[1]), pool.floats(try scales(x[1])))
-            return [{ _, core, cores in sp_linear_bwd_input_int8w_f32(count, o, dy, w, ws, out, core, cores) }]
+            return [call("sp_linear_bwd_input_int8w_f32", sp_linear_bwd_input_int8w_f32, count, o, input(x[0], F.self), input(x[1], B.self),
+                         try weightScales(x[1]), output(id, F.self), core, cores)]
         case .conv2dWeightGrad(let c) where dtypes[x[0]] == .int8:
-            var s = convShape(c, input: graph[x[0]].type.shape, output: graph[x[1]].type.shape)
-            let (xp, px, dy, out) = (i8(x[0]), try act(x[0]), f32(x[1]), f32(id))
-            return [{ ctx, core, cores in sp_conv2d_bwd_weight_int8x_f32(&s, xp, px.scale, px.zeroPoint, dy, out, ctx.accumulate, core, cores) }]
+            let s = convolution(c, input: graph[x[0]].type.shape, output: graph[x[1]].type.shape, for: id)
+            let px = try act(x[0])
+            return [call("sp_conv2d_bwd_weight_int8x_f32", sp_conv2d_bwd_weight_int8x_f32, s, input(x[0], B.self), px.scale, px.zeroPoint,
+                         input(x[1], F.self), output(id, F.self), ContextAccumulate(), core, cores)]
         case .linearWeightGrad where dtypes[x[0]] == .int8:
             let (i, o) = (Int32(graph[x[0]].type.shape[0]), Int32(graph[x[1]].type.shape[0]))
-            let (xp, px, dy, out) = (i8(x[0]), try act(x[0]), f32(x[1]), f32(id))
-            return [{ ctx, core, cores in sp_linear_bwd_weight_int8x_f32(i, o, xp, px.scale, px.zeroPoint, dy, out, ctx.accumulate, core, cores) }]
+            let px = try act(x[0])
+            return [call("sp_linear_bwd_weight_int8x_f32", sp_linear_bwd_weight_int8x_f32, i, o, input(x[0], B.self), px.scale, px.zeroPoint,
+                         input(x[1], F.self), output(id, F.self), ContextAccumulate(), core, cores)]
         case .add where dtypes[id] == .int8:
             let (pa, pb, py) = (try act(x[0]), try act(x[1]), try act(id))
-            let (a, b, out) = (i8(x[0]), i8(x[1]), i8(id))
-            return [{ _, core, cores in
-                sp_add_int8(count, a, pa.scale, pa.zeroPoint, b, pb.scale, pb.zeroPoint, py.scale, py.zeroPoint, out, core, cores)
-            }]
+            return [call("sp_add_int8", sp_add_int8, count, input(x[0], B.self), pa.scale, pa.zeroPoint, input(x[1], B.self), pb.scale,
+                         pb.zeroPoint, py.scale, py.zeroPoint, output(id, B.self), core, cores)]
         case .activation(let a):
             let p = try act(id)
             let hi = a == .relu ? 127 : QuantizedActivation.relu6.range(p).upperBound
-            let (xp, out) = (i8(x[0]), i8(id))
-            return [{ _, core, cores in sp_clamp_int8(count, xp, p.zeroPoint, hi, out, core, cores) }]
+            return [call("sp_clamp_int8", sp_clamp_int8, count, input(x[0], B.self), p.zeroPoint, hi, output(id, B.self), core, cores)]
         case .activationMask(let a) where dtypes[x[0]] == .int8:
             let p = try act(x[0])
-            let (xp, m) = (i8(x[0]), u8(id))
             switch a {
-            case .relu: return [{ _, core, cores in sp_relu_mask_int8(count, xp, p.zeroPoint, m, core, cores) }]
+            case .relu:
+                return [call("sp_relu_mask_int8", sp_relu_mask_int8, count, input(x[0], B.self), p.zeroPoint, output(id, UInt8.self), core, cores)]
             case .relu6:
-                let six = QuantizedActivation.relu6.range(p).upperBound
-                return [{ _, core, cores in sp_relu6_mask_int8(count, xp, p.zeroPoint, six, m, core, cores) }]
+                return [call("sp_relu6_mask_int8", sp_relu6_mask_int8, count, input(x[0], B.self), p.zeroPoint,
+                             QuantizedActivation.relu6.range(p).upperBound, output(id, UInt8.self), core, cores)]
             }
         case .maxPool2d(let w):
-            var s = poolShape(w, input: graph[x[0]].type.shape, output: node.type.shape)
-            let (xp, out) = (i8(x[0]), i8(id))
-            return [{ _, core, cores in sp_maxpool_fwd_int8(&s, xp, out, nil, core, cores) }]
+            let s = window(w, input: graph[x[0]].type.shape, output: y.shape, for: id)
+            return [call("sp_maxpool_fwd_int8", sp_maxpool_fwd_int8, s, input(x[0], B.self), output(id, B.self), Out<UInt8>(pointer: nil, c: .null),
+                         core, cores)]
         case .maxPoolArgmax(let w) where dtypes[x[0]] == .int8:
-            var s = poolShape(w, input: graph[x[0]].type.shape, output: node.type.shape)
-            let (xp, idx, values) = (i8(x[0]), u8(id), scratch.assumingMemoryBound(to: Int8.self))
-            return [{ _, core, cores in sp_maxpool_fwd_int8(&s, xp, values, idx, core, cores) }]
+            let s = window(w, input: graph[x[0]].type.shape, output: y.shape, for: id)
+            return [call("sp_maxpool_fwd_int8", sp_maxpool_fwd_int8, s, input(x[0], B.self), scratch(B.self, cType: "int8_t"),
+                         output(id, UInt8.self), core, cores)]
         case .avgPool2d(let w):
-            var s = poolShape(w, input: graph[x[0]].type.shape, output: node.type.shape)
+            let s = window(w, input: graph[x[0]].type.shape, output: y.shape, for: id)
             let (px, py) = (try act(x[0]), try act(id))
             let m = FixedPointMultiplier(real: Double(px.scale) / (Double(py.scale) * Double(w.kernelH * w.kernelW)))
-            let (xp, out) = (i8(x[0]), i8(id))
-            return [{ _, core, cores in sp_avgpool_fwd_int8(&s, xp, px.zeroPoint, m.mult, Int32(m.shift), py.zeroPoint, out, core, cores) }]
+            return [call("sp_avgpool_fwd_int8", sp_avgpool_fwd_int8, s, input(x[0], B.self), px.zeroPoint, m.mult, Int32(m.shift), py.zeroPoint,
+                         output(id, B.self), core, cores)]
         case .globalAvgPool:
             let sh = graph[x[0]].type.shape
             let (positions, channels) = (Int32(sh[0] * sh[1]), Int32(sh[2]))
             let (px, py) = (try act(x[0]), try act(id))
             let m = FixedPointMultiplier(real: Double(px.scale) / (Double(py.scale) * Double(positions)))
-            let (xp, out) = (i8(x[0]), i8(id))
-            return [{ _, core, cores in
-                sp_global_avgpool_fwd_int8(positions, channels, xp, px.zeroPoint, m.mult, Int32(m.shift), py.zeroPoint, out, core, cores)
-            }]
+            return [call("sp_global_avgpool_fwd_int8", sp_global_avgpool_fwd_int8, positions, channels, input(x[0], B.self), px.zeroPoint, m.mult,
+                         Int32(m.shift), py.zeroPoint, output(id, B.self), core, cores)]
         case .update(let optimizer):
             if fused(x[1]) { return [] }  // applied inside the gradient kernel
             return [try updateInt8(node, optimizer: optimizer, q)]
@@ -145,9 +145,7 @@ extension KernelBinding {
             for t in x + [id] where dtypes[t] != graph[t].type.dtype {
                 throw unsupported(id, "reads or writes '\(graph[t].name)' as \(dtypes[t].rawValue); this op has no int8 kernel")
             }
-            let call = bindKernel(id, in: graph, address: address, scratch: scratch.assumingMemoryBound(to: Float.self),
-                                  indices: indices, fused: { _ in false }, fusedUpdate: { $0 })
-            return call.map { [$0] } ?? []
+            return bindF32(id, fusedUpdates: false)
         }
     }
 
@@ -169,8 +167,8 @@ extension KernelBinding {
 
     /// How an int8 update reaches a parameter: an int8 weight (per-channel steps, layout) or an int32 bias.
     private enum QuantizedParameter {
-        case weight(steps: UnsafePointer<Float>, channelStride: Int32, channels: Int32)
-        case bias(inputStep: Float, steps: UnsafePointer<Float>)
+        case weight(steps: In<Float>, channelStride: Int32, channels: Int32)
+        case bias(inputStep: Float, steps: In<Float>)
     }
 
     private func quantizedParameter(_ p: NodeID, _ q: PlanQuantization) throws(ModelError) -> QuantizedParameter {
@@ -178,18 +176,19 @@ extension KernelBinding {
         let lx = graph[l].inputs
         let full: NodeID
         if case .splitWeight = graph[lx[1]].op { full = graph[lx[1]].inputs[0] } else { full = lx[1] }
+        let name = graph[p].name + (q.qas ? "_qas_step" : "_step")
         switch dtypes[p] {
         case .int8:
             guard let s = q.weightScales[p] else { throw unsupported(p, "int8 weight without per-channel scales in the plan") }
             let shape = graph[p].type.shape
             let channels = depthwise ? shape.dims.last! : shape[0]
-            return .weight(steps: pool.floats(steps(s, qas: q.qas)), channelStride: Int32(depthwise ? 1 : shape.elementCount / channels),
+            return .weight(steps: pool.floats(steps(s, qas: q.qas), name: name), channelStride: Int32(depthwise ? 1 : shape.elementCount / channels),
                            channels: Int32(channels))
         case .int32:
             guard let px = q.activations[lx[0]], let s = q.weightScales[full] else {
                 throw unsupported(p, "int32 bias of a layer without quantization parameters")
             }
-            return .bias(inputStep: steps([px.scale], qas: q.qas)[0], steps: pool.floats(steps(s, qas: q.qas)))
+            return .bias(inputStep: steps([px.scale], qas: q.qas)[0], steps: pool.floats(steps(s, qas: q.qas), name: name))
         default:
             throw unsupported(p, "an int8 plan trains int8 weights and int32 biases only, not \(dtypes[p].rawValue) tensors")
         }
@@ -201,22 +200,21 @@ extension KernelBinding {
         }
     }
 
-    private func updateInt8(_ node: Node, optimizer: Optimizer, _ q: PlanQuantization) throws(ModelError) -> KernelCall {
-        let (p, g) = (node.inputs[0], f32(node.inputs[1]))
+    private func updateInt8(_ node: Node, optimizer: Optimizer, _ q: PlanQuantization) throws(ModelError) -> BoundCall {
+        let (p, g) = (node.inputs[0], input(node.inputs[1], Float.self))
         try requireSGD(optimizer, p)
         let n = Int32(node.type.shape.elementCount)
+        let (lr, scale, core, cores) = (ContextFloat(field: .learningRate), ContextFloat(field: .gradScale), CoreArgument.core, CoreArgument.cores)
         switch try quantizedParameter(p, q) {
         case .weight(let step, let stride, let channels):
-            let w = i8(p)
-            return { ctx, core, cores in sp_sgd_qas_int8(n, stride, channels, w, g, step, ctx.learningRate, ctx.gradScale, core, cores) }
+            return call("sp_sgd_qas_int8", sp_sgd_qas_int8, n, stride, channels, output(p, Int8.self), g, step, lr, scale, core, cores)
         case .bias(let xs, let step):
-            let b = i32(p)
-            return { ctx, core, cores in sp_sgd_qas_bias_int32(n, b, g, xs, step, ctx.learningRate, ctx.gradScale, core, cores) }
+            return call("sp_sgd_qas_bias_int32", sp_sgd_qas_bias_int32, n, output(p, Int32.self), g, xs, step, lr, scale, core, cores)
         }
     }
 
     /// A weight or bias gradient fused with its QAS update (the gradient is never stored).
-    private func fusedQAS(_ id: NodeID, _ q: PlanQuantization) throws(ModelError) -> KernelCall {
+    private func fusedQAS(_ id: NodeID, _ q: PlanQuantization) throws(ModelError) -> BoundCall {
         guard let u = update(consuming: id), case .update(let optimizer) = graph[u].op else {
             throw unsupported(id, "a fused gradient without its update")
         }
@@ -224,29 +222,29 @@ extension KernelBinding {
         let p = graph[u].inputs[0]
         let node = graph[id]
         let x = node.inputs
+        let (lr, scale, core, cores) = (ContextFloat(field: .learningRate), ContextFloat(field: .gradScale), CoreArgument.core, CoreArgument.cores)
         switch (node.op, try quantizedParameter(p, q)) {
         case (.conv2dWeightGrad(let c), .weight(let step, _, _)) where dtypes[x[0]] == .int8:
-            var s = convShape(c, input: graph[x[0]].type.shape, output: graph[x[1]].type.shape)
-            let (xp, px, dy, w) = (i8(x[0]), try activation(x[0], q), f32(x[1]), i8(p))
-            return { ctx, core, cores in
-                sp_conv2d_bwd_weight_qas_int8(&s, xp, px.scale, px.zeroPoint, dy, w, step, ctx.learningRate, ctx.gradScale, core, cores)
-            }
+            let s = convolution(c, input: graph[x[0]].type.shape, output: graph[x[1]].type.shape, for: id)
+            let px = try activation(x[0], q)
+            return call("sp_conv2d_bwd_weight_qas_int8", sp_conv2d_bwd_weight_qas_int8, s, input(x[0], Int8.self), px.scale, px.zeroPoint,
+                        input(x[1], Float.self), output(p, Int8.self), step, lr, scale, core, cores)
         case (.linearWeightGrad, .weight(let step, _, _)) where dtypes[x[0]] == .int8:
             let (i, o) = (Int32(graph[x[0]].type.shape[0]), Int32(graph[x[1]].type.shape[0]))
-            let (xp, px, dy, w) = (i8(x[0]), try activation(x[0], q), f32(x[1]), i8(p))
-            return { ctx, core, cores in
-                sp_linear_bwd_weight_qas_int8(i, o, xp, px.scale, px.zeroPoint, dy, w, step, ctx.learningRate, ctx.gradScale, core, cores)
-            }
+            let px = try activation(x[0], q)
+            return call("sp_linear_bwd_weight_qas_int8", sp_linear_bwd_weight_qas_int8, i, o, input(x[0], Int8.self), px.scale, px.zeroPoint,
+                        input(x[1], Float.self), output(p, Int8.self), step, lr, scale, core, cores)
         case (.biasGrad, .bias(let xs, let step)):
             let channels = Int32(node.type.shape.elementCount)
             let positions = Int32(graph[x[0]].type.shape.elementCount) / channels
-            let (dy, b) = (f32(x[0]), i32(p))
-            return { ctx, core, cores in sp_bias_grad_qas_int32(positions, channels, dy, b, xs, step, ctx.learningRate, ctx.gradScale, core, cores) }
+            return call("sp_bias_grad_qas_int32", sp_bias_grad_qas_int32, positions, channels, input(x[0], Float.self), output(p, Int32.self), xs,
+                        step, lr, scale, core, cores)
         default:
             throw unsupported(id, "no fused int8 kernel for this gradient")
         }
     }
 
+    /// The scale and zero point of int8 activation `n`.
     private func activation(_ n: NodeID, _ q: PlanQuantization) throws(ModelError) -> QuantParams {
         guard let p = q.activations[n] else { throw unsupported(n, "int8 tensor without a scale and zero point in the plan") }
         return p

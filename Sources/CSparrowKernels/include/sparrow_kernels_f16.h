@@ -210,6 +210,11 @@ void sp_f16_to_f32_tensor(int n, const sp_f16 *x, float *y, int core_id, int num
  *  every num_cores; only its distribution over slots differs). A core with an
  *  empty slice writes 0. */
 void sp_f16_count_nonfinite(int n, const sp_f16 *x, int32_t *count, int core_id, int num_cores);
+/** After sp_f16_count_nonfinite(n, x, status + 1, ...) has run on every core:
+ *  core 0 adds status[1..num_cores] to status[0], the step's running count of
+ *  non-finite gradient elements (other cores do nothing). An update guarded by
+ *  status[0] == 0 is skipped once any checked gradient overflowed. */
+void sp_f16_overflow_total(int32_t *status, int core_id, int num_cores);
 
 /* ------------------------------------------------------------------ pooling
  * Same sp_pool_shape, windows, splits (forward over output pixels, backward

@@ -1,0 +1,147 @@
+import CSparrowKernels
+import SparrowIR
+
+/// What one kernel invocation sees besides its bound arguments: the step's
+/// run-time values and which core of how many it runs as.
+struct KernelEnvironment {
+    var context: StepContext
+    var core: Int32
+    var cores: Int32
+}
+
+/// A value passed to the step's kernels that changes between steps: read from
+/// the step context at run time, `ctx->field` in exported C.
+enum ContextField: String, Hashable, Sendable {
+    case learningRate = "lr", gradScale = "grad_scale", lossScale = "loss_scale"
+    case biasCorrection1 = "bias_correction1", biasCorrection2 = "bias_correction2", accumulate
+}
+
+/// One argument of a kernel call as exported C sees it.
+enum CExpression: Hashable, Sendable {
+    case int(Int32)
+    case float(Float)
+    /// A tensor of the plan (its storage type gives the C pointer type).
+    case tensor(NodeID)
+    /// The plan's kernel scratch, as a pointer to `type`.
+    case scratch(type: String)
+    /// An entry of the constant table (`ConstantPool`).
+    case constant(Int)
+    /// An enumerator of the kernel library (e.g. `SP_F16_ACC_F32`).
+    case symbol(String)
+    case context(ContextField)
+    case core, cores
+    case null
+    /// Slot `k` of the FP16 overflow status array.
+    case status(Int)
+    /// An `sp_update` built from the step context (fused FP32 updates).
+    case update(UpdateDescription)
+}
+
+/// The fields of an `sp_update` that do not change between steps.
+struct UpdateDescription: Hashable, Sendable {
+    var kind: String
+    var weight: NodeID
+    var m: NodeID?
+    var v: NodeID?
+    var weightDecay: Float, momentum: Float, beta1: Float, beta2: Float, eps: Float
+}
+
+/// An argument of a kernel call: its value for one invocation, and its C form.
+protocol KernelArgument {
+    associatedtype Value
+    func value(_ env: KernelEnvironment) -> Value
+    var c: CExpression { get }
+}
+
+extension Int32: KernelArgument {
+    func value(_ env: KernelEnvironment) -> Int32 { self }
+    var c: CExpression { .int(self) }
+}
+
+extension Float: KernelArgument {
+    func value(_ env: KernelEnvironment) -> Float { self }
+    var c: CExpression { .float(self) }
+}
+
+extension sp_f16_acc: KernelArgument {
+    func value(_ env: KernelEnvironment) -> sp_f16_acc { self }
+    var c: CExpression { .symbol(self == SP_F16_ACC_F16 ? "SP_F16_ACC_F16" : "SP_F16_ACC_F32") }
+}
+
+/// A tensor (or the scratch, or a constant) read by the kernel: `const T *`.
+struct In<T>: KernelArgument {
+    let pointer: UnsafePointer<T>?
+    let c: CExpression
+    func value(_ env: KernelEnvironment) -> UnsafePointer<T>? { pointer }
+}
+
+/// A tensor written by the kernel: `T *`.
+struct Out<T>: KernelArgument {
+    let pointer: UnsafeMutablePointer<T>?
+    let c: CExpression
+    func value(_ env: KernelEnvironment) -> UnsafeMutablePointer<T>? { pointer }
+}
+
+/// A step-context value.
+struct ContextFloat: KernelArgument {
+    let field: ContextField
+    func value(_ env: KernelEnvironment) -> Float {
+        switch field {
+        case .learningRate: return env.context.learningRate
+        case .gradScale: return env.context.gradScale
+        case .lossScale: return env.context.lossScale
+        case .biasCorrection1: return env.context.biasCorrection1
+        case .biasCorrection2: return env.context.biasCorrection2
+        case .accumulate: return Float(env.context.accumulate)
+        }
+    }
+    var c: CExpression { .context(field) }
+}
+
+/// Whether a gradient kernel adds onto the previous sample's (gradient accumulation).
+struct ContextAccumulate: KernelArgument {
+    func value(_ env: KernelEnvironment) -> Int32 { env.context.accumulate }
+    var c: CExpression { .context(.accumulate) }
+}
+
+/// The calling core's id, or the number of cores.
+enum CoreArgument: KernelArgument {
+    case core, cores
+    func value(_ env: KernelEnvironment) -> Int32 { self == .core ? env.core : env.cores }
+    var c: CExpression { self == .core ? .core : .cores }
+}
+
+/// An `sp_update` whose run-time fields come from the step context.
+struct UpdateArgument: KernelArgument {
+    let storage: UnsafeMutablePointer<sp_update>
+    let base: sp_update
+    let description: UpdateDescription
+    func value(_ env: KernelEnvironment) -> UnsafePointer<sp_update>? {
+        var u = base
+        u.lr = env.context.learningRate
+        u.grad_scale = env.context.gradScale
+        u.bias_correction1 = env.context.biasCorrection1
+        u.bias_correction2 = env.context.biasCorrection2
+        storage.pointee = u
+        return UnsafePointer(storage)
+    }
+    var c: CExpression { .update(description) }
+}
+
+/// A kernel call bound to its arguments: run once per core by the executor, and
+/// written as one C statement by the exporter — one description for both.
+struct BoundCall {
+    let function: String
+    let arguments: [CExpression]
+    /// Skip the call while the step has seen an FP16 gradient overflow (`status[0] != 0`).
+    let skippedOnOverflow: Bool
+    let run: (KernelEnvironment) -> Void
+}
+
+/// Binds C function `f` (named `name`) to `arguments`, checked by Swift against its imported signature.
+func call<each A: KernelArgument>(_ name: String, _ f: @escaping (repeat (each A).Value) -> Void, _ arguments: repeat each A,
+                                  skippedOnOverflow: Bool = false) -> BoundCall {
+    var c: [CExpression] = []
+    for a in repeat each arguments { c.append(a.c) }
+    return BoundCall(function: name, arguments: c, skippedOnOverflow: skippedOnOverflow) { env in f(repeat (each arguments).value(env)) }
+}
