@@ -26,9 +26,10 @@ let package = Package(
         .target(
             name: "SparrowRuntime",
             dependencies: ["SparrowIR", "SparrowAutodiff", "SparrowPlanner", "CSparrowKernels", "SparrowData"]),
+        .target(name: "SparrowExport", dependencies: ["SparrowIR", "SparrowAutodiff", "SparrowPlanner", "SparrowRuntime"]),
         .target(
             name: "Sparrow",
-            dependencies: ["SparrowIR", "SparrowAutodiff", "SparrowPlanner", "SparrowRuntime", "SparrowData"]),
+            dependencies: ["SparrowIR", "SparrowAutodiff", "SparrowPlanner", "SparrowRuntime", "SparrowData", "SparrowExport"]),
         .executableTarget(name: "sparrow", dependencies: ["Sparrow"]),
 
         .testTarget(name: "SparrowIRTests", dependencies: ["SparrowIR"]),

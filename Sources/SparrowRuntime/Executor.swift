@@ -20,7 +20,7 @@ public final class Executor {
     private let arena: UnsafeMutableRawPointer
     private let flash: UnsafeMutableRawPointer
     /// Constant tables the kernels read (channel lists, shapes, scales, multipliers).
-    let pool = ConstantPool()
+    private let pool = ConstantPool()
     /// FP16 overflow status (see `KernelBinding.overflow`): `[0]` and one slot per core.
     private let overflow: UnsafeMutablePointer<Int32>
     /// Every node's kernel calls in schedule order; `isUpdate` marks calls that change parameters.
@@ -149,6 +149,26 @@ public final class Executor {
 
     /// Runs every node once, updates included, with `context`.
     func runAll(context: StepContext) { run(graph.ids, context: context, updates: true) }
+
+    /// The schedule's kernel calls as C sees them, in execution order.
+    public var invocations: [KernelInvocation] {
+        calls.map { KernelInvocation(node: $0.id, function: $0.call.function, arguments: $0.call.arguments,
+                                     skippedOnOverflow: $0.call.skippedOnOverflow, isUpdate: $0.isUpdate) }
+    }
+
+    /// The constant tables the calls read (`CExpression.constant(k)` is entry k).
+    public var constantTables: [ConstantPool.Entry] { pool.entries }
+
+    /// The bytes a tensor holds in its storage type (an arena or flash tensor).
+    public func storedBytes(_ id: NodeID) -> [UInt8] {
+        Array(UnsafeRawBufferPointer(start: pointer(id), count: storedSize(id)))
+    }
+
+    /// Bytes of a tensor's elements in its storage type (bits packed: a mask's bytes).
+    public func storedSize(_ id: NodeID) -> Int { plan.dtypes[id].byteCount(elements: graph[id].type.shape.elementCount) }
+
+    /// The flash image: frozen weights at their plan offsets.
+    public var flashImage: [UInt8] { Array(UnsafeRawBufferPointer(start: flash, count: plan.flashBytes)) }
 
     /// Non-finite FP16 gradient elements seen since `resetOverflow()` (0 for other precisions).
     var overflowCount: Int { Int(overflow[0]) }

@@ -90,18 +90,18 @@ struct KernelBinding {
 /// per executor and freed with it; pointers stay valid for the pool's lifetime.
 /// Each entry also keeps its C form, so an exported project declares the same
 /// tables. Equal arrays are stored once.
-final class ConstantPool {
+public final class ConstantPool {
     /// One table as exported C declares it: `static const <type> <name>[count] = {…}`
     /// (or a single struct when `isArray` is false).
-    struct Entry: Hashable {
-        var name: String
-        var type: String
-        var isArray: Bool
+    public struct Entry: Hashable, Sendable {
+        public var name: String
+        public var type: String
+        public var isArray: Bool
         /// Initializer text of each element (or the struct's fields).
-        var initializer: [String]
+        public var initializer: [String]
     }
 
-    private(set) var entries: [Entry] = []
+    public private(set) var entries: [Entry] = []
     private var blocks: [UnsafeMutableRawPointer] = []
     private var known: [Entry: (Int, UnsafeMutableRawPointer)] = [:]
 
@@ -170,7 +170,7 @@ final class ConstantPool {
 }
 
 /// A Float as a C literal that reads back to the same bits (hexadecimal).
-func cFloat(_ f: Float) -> String {
+public func cFloat(_ f: Float) -> String {
     if f.isNaN { return "NAN" }
     if f.isInfinite { return f < 0 ? "-INFINITY" : "INFINITY" }
     if f == 0 { return f.sign == .minus ? "-0.0f" : "0.0f" }

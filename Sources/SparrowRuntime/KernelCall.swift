@@ -11,13 +11,13 @@ struct KernelEnvironment {
 
 /// A value passed to the step's kernels that changes between steps: read from
 /// the step context at run time, `ctx->field` in exported C.
-enum ContextField: String, Hashable, Sendable {
+public enum ContextField: String, Hashable, Sendable {
     case learningRate = "lr", gradScale = "grad_scale", lossScale = "loss_scale"
     case biasCorrection1 = "bias_correction1", biasCorrection2 = "bias_correction2", accumulate
 }
 
 /// One argument of a kernel call as exported C sees it.
-enum CExpression: Hashable, Sendable {
+public enum CExpression: Hashable, Sendable {
     case int(Int32)
     case float(Float)
     /// A tensor of the plan (its storage type gives the C pointer type).
@@ -38,12 +38,12 @@ enum CExpression: Hashable, Sendable {
 }
 
 /// The fields of an `sp_update` that do not change between steps.
-struct UpdateDescription: Hashable, Sendable {
-    var kind: String
-    var weight: NodeID
-    var m: NodeID?
-    var v: NodeID?
-    var weightDecay: Float, momentum: Float, beta1: Float, beta2: Float, eps: Float
+public struct UpdateDescription: Hashable, Sendable {
+    public var kind: String
+    public var weight: NodeID
+    public var m: NodeID?
+    public var v: NodeID?
+    public var weightDecay: Float, momentum: Float, beta1: Float, beta2: Float, eps: Float
 }
 
 /// An argument of a kernel call: its value for one invocation, and its C form.
@@ -144,4 +144,17 @@ func call<each A: KernelArgument>(_ name: String, _ f: @escaping (repeat (each A
     var c: [CExpression] = []
     for a in repeat each arguments { c.append(a.c) }
     return BoundCall(function: name, arguments: c, skippedOnOverflow: skippedOnOverflow) { env in f(repeat (each arguments).value(env)) }
+}
+
+/// One kernel call of an executor's schedule as C code sees it: what the
+/// exported project calls, in the same order, with the same arguments.
+public struct KernelInvocation: Hashable, Sendable {
+    /// The schedule entry the call belongs to.
+    public var node: NodeID
+    public var function: String
+    public var arguments: [CExpression]
+    /// Skipped while the step has seen an FP16 gradient overflow.
+    public var skippedOnOverflow: Bool
+    /// Changes parameters: skipped by inference.
+    public var isUpdate: Bool
 }

@@ -153,6 +153,9 @@ public final class Trainer {
     /// Current value of a tensor of the training graph (for tests and tools).
     public func read(_ id: NodeID) -> [Float] { executor.read(id) }
 
+    /// The bytes a tensor holds in its storage type (to compare executions bit for bit).
+    public func storedBytes(_ id: NodeID) -> [UInt8] { executor.storedBytes(id) }
+
     private var adamBetas: (Float, Float) {
         if case .adam(let b1, let b2, _, _) = options.optimizer { return (b1, b2) }
         return (1, 1)

@@ -20,7 +20,8 @@ struct Arguments {
         let byName = Dictionary(specs.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         var i = 0
         while i < words.count {
-            let w = words[i]
+            // `-o` is short for `--out`, as compilers spell it.
+            let w = words[i] == "-o" && byName["out"] != nil ? "--out" : words[i]
             i += 1
             guard w.hasPrefix("--") else { positional.append(w); continue }
             var name = String(w.dropFirst(2))

@@ -3,7 +3,7 @@ import Sparrow
 
 /// The `sparrow` command-line tool. Exit codes: 0 success, 1 user error (bad
 /// options or input files; the message says what to fix), 2 internal error.
-let commands: [any Command.Type] = [DemoCommand.self, TrainCommand.self, EvalCommand.self, InfoCommand.self, CompileCommand.self, PlanCommand.self, SearchCommand.self, BenchCommand.self]
+let commands: [any Command.Type] = [DemoCommand.self, TrainCommand.self, EvalCommand.self, InfoCommand.self, CompileCommand.self, PlanCommand.self, ExportCommand.self, SearchCommand.self, BenchCommand.self]
 
 @MainActor func topLevelHelp() -> String {
     var lines = ["sparrow — compile, train and measure CNN training for microcontrollers", "",

@@ -1,0 +1,44 @@
+import Foundation
+import SparrowRuntime
+
+/// How to export a plan as a C project.
+public struct ExportOptions: Sendable {
+    /// Cores the generated fork-join shim splits each kernel call over (the plan's
+    /// kernel scratch must have been planned for at least this many).
+    public var cores = 1
+    /// The learning rate `sparrow_init` sets (`sparrow_set_learning_rate` changes it).
+    public var learningRate: Float = 0.01
+    /// FP16 plans: the loss scaling the generated step applies (as the native trainer's).
+    public var lossScaling: LossScaler = .standardDynamic
+    /// The folder holding the kernel library's sources; nil finds it next to this
+    /// module's sources (a Sparrow checkout).
+    public var kernelSources: URL?
+
+    public init() {}
+}
+
+/// A project that could not be written; nothing is left at the destination.
+public enum ExportError: Error, Hashable, Sendable, CustomStringConvertible {
+    case kernelSourcesMissing(String)
+    case unsupported(String)
+    case io(String)
+
+    public var description: String {
+        switch self {
+        case .kernelSourcesMissing(let m): return "cannot find the kernel library's sources: \(m)"
+        case .unsupported(let m): return m
+        case .io(let m): return m
+        }
+    }
+}
+
+/// What `exportProject` wrote.
+public struct ExportSummary: Sendable {
+    public var directory: URL
+    /// Files written, relative to `directory`.
+    public var files: [String]
+    public var arenaBytes: Int
+    public var flashBytes: Int
+    /// Kernel calls per training step.
+    public var calls: Int
+}

@@ -1,0 +1,159 @@
+import SparrowIR
+import SparrowPlanner
+import SparrowRuntime
+
+extension ModelSource {
+    /// A call's arguments as C.
+    func arguments(_ call: KernelInvocation) throws(ExportError) -> String {
+        var args: [String] = []
+        for a in call.arguments {
+            switch a {
+            case .int(let v): args.append(cInt(v))
+            case .float(let f): args.append(cFloat(f))
+            case .tensor(let id): args.append(names[id])
+            case .scratch(let type): args.append("((\(type) *)sparrow_scratch)")
+            case .constant(let k):
+                let e = executor.constantTables[k]
+                args.append(e.isArray ? e.name : "&" + e.name)
+            case .symbol(let s): args.append(s)
+            case .context(let field): args.append("sparrow_ctx.\(field.rawValue)")
+            case .core: args.append("core_id")
+            case .cores: args.append("num_cores")
+            case .null: args.append("NULL")
+            case .status(let k): args.append(k == 0 ? "sparrow_status" : "sparrow_status + \(k)")
+            case .update(let u):
+                let m = u.m.map { names[$0] } ?? "NULL", v = u.v.map { names[$0] } ?? "NULL"
+                args.append("&(sp_update){\(u.kind), \(names[u.weight]), \(m), \(v), sparrow_ctx.lr, \(cFloat(u.weightDecay)), sparrow_ctx.grad_scale, "
+                            + "\(cFloat(u.momentum)), \(cFloat(u.beta1)), \(cFloat(u.beta2)), \(cFloat(u.eps)), sparrow_ctx.bias_correction1, "
+                            + "sparrow_ctx.bias_correction2}")
+            }
+        }
+        return args.joined(separator: ", ")
+    }
+
+    /// The name of call `k` of the schedule.
+    func functionName(_ k: Int) -> String {
+        let call = executor.invocations[k]
+        return "k\(k)_" + names[call.node].dropFirst(2)
+    }
+
+    /// One function per kernel call, run on every core by `sparrow_parallel`.
+    func callFunctions() throws(ExportError) -> String {
+        var out = "/* ------------------------------------------------ kernel calls, in schedule order */\n\n"
+        out += "typedef struct {\n  float lr, grad_scale, loss_scale, bias_correction1, bias_correction2;\n  int accumulate;\n} sparrow_context;\n"
+        out += "static sparrow_context sparrow_ctx;\n\n"
+        for (k, call) in executor.invocations.enumerated() {
+            let node = graph[call.node]
+            let phase = plan.training.phase(of: call.node).rawValue
+            out += "/* step \(call.node) (\(phase)) '\(node.name)': \(node.op.name)"
+            if memory.regions[call.node] == .sram { out += " -> arena offset \(memory.offsets[call.node]), \(memory.sizes[call.node]) B" }
+            if memory.regions[call.node] == .fused { out += " (gradient never stored: the update is applied inside the kernel)" }
+            out += " */\nstatic void \(functionName(k))(int core_id, int num_cores) {\n"
+            if !call.arguments.contains(.core) { out += "  (void)core_id;\n" }
+            if !call.arguments.contains(.cores) { out += "  (void)num_cores;\n" }
+            out += "  \(call.function)(\(try arguments(call)));\n}\n\n"
+        }
+        return out
+    }
+
+    /// `sparrow_train_step`, `sparrow_infer` and the small API around them.
+    func stepFunctions() -> String {
+        let calls = executor.invocations
+        let n = graph[input].type.shape.elementCount
+        let optimizer = plan.training.optimizer
+        var betas = ("1.0f", "1.0f")
+        if case .adam(let b1, let b2, _, _) = optimizer { betas = (cFloat(b1), cFloat(b2)) }
+        func run(_ k: Int) -> String {
+            let call = calls[k]
+            let marker = "  SPARROW_STEP_MARKER(\(call.node));\n"
+            if call.skippedOnOverflow { return marker + "  if (sparrow_status[0] == 0) sparrow_parallel(\(functionName(k)));\n" }
+            return marker + "  sparrow_parallel(\(functionName(k)));\n"
+        }
+        var out = "/* ------------------------------------------------------------- the API */\n\n"
+        out += "static float sparrow_learning_rate = \(cFloat(options.learningRate));\n"
+        out += "static float sparrow_beta1_power = 1.0f, sparrow_beta2_power = 1.0f;\n"
+        out += "static int32_t sparrow_steps, sparrow_skipped;\n"
+        let fp16 = memory.precision == .fp16
+        if fp16 {
+            let s = options.lossScaling
+            out += "/* loss scaling: a power of two; \(lossScalingComment(s)) */\n"
+            out += "static float sparrow_loss_scale = \(cFloat(s.scale));\nstatic int32_t sparrow_clean_steps;\n"
+        }
+        out += "\nvoid sparrow_set_learning_rate(float lr) { sparrow_learning_rate = lr; }\n"
+        out += "int32_t sparrow_skipped_steps(void) { return sparrow_skipped; }\n\n"
+        out += "void sparrow_init(void) {\n  sparrow_load_initial();\n  sparrow_beta1_power = 1.0f;\n  sparrow_beta2_power = 1.0f;\n"
+        out += "  sparrow_steps = 0;\n  sparrow_skipped = 0;\n"
+        if fp16 { out += "  sparrow_loss_scale = \(cFloat(options.lossScaling.scale));\n  sparrow_clean_steps = 0;\n" }
+        out += "}\n\n"
+        out += "/* The sample into the input tensor, in its storage type. */\nstatic void sparrow_write_input(const float *input) {\n"
+        switch memory.dtypes[input] {
+        case .fp16: out += "  sp_f32_to_f16_tensor(\(n), input, \(names[input]), 0, 1);\n"
+        case .int8:
+            let p = plan.quantization?.activations[input] ?? QuantParams(scale: 1, zeroPoint: 0)
+            out += "  sp_quantize_f32_to_int8(\(n), input, \(cFloat(p.scale)), \(p.zeroPoint), \(names[input]), 0, 1);\n"
+        default: out += "  for (int i = 0; i < \(n); i++) \(names[input])[i] = input[i];\n"
+        }
+        out += "}\n\n"
+        out += "static float sparrow_read_scalar(void) {\n"
+        out += memory.dtypes[loss] == .fp16 ? "  return sp_f16_to_f32(\(names[loss])[0]);\n" : "  return \(names[loss])[0];\n"
+        out += "}\n\nfloat sparrow_loss(void) { return sparrow_read_scalar(); }\n\n"
+        // Training step.
+        out += "float sparrow_train_step(const float *input, int32_t label) {\n"
+        out += "  sparrow_steps += 1;\n  sparrow_beta1_power *= \(betas.0);\n  sparrow_beta2_power *= \(betas.1);\n"
+        let scale = fp16 ? "sparrow_loss_scale" : "1.0f"
+        out += "  sparrow_ctx.lr = sparrow_learning_rate;\n  sparrow_ctx.accumulate = 0;\n"
+        out += "  sparrow_ctx.grad_scale = 1.0f * (1.0f / \(scale));\n  sparrow_ctx.loss_scale = \(scale);\n"
+        out += "  sparrow_ctx.bias_correction1 = 1.0f - sparrow_beta1_power;\n  sparrow_ctx.bias_correction2 = 1.0f - sparrow_beta2_power;\n"
+        out += "  sparrow_status[0] = 0;\n  sparrow_write_input(input);\n" + labelWrite()
+        for k in calls.indices { out += run(k) }
+        if fp16 { out += lossScalerUpdate() }
+        out += "  return sparrow_read_scalar();\n}\n\n"
+        // Inference: the forward pass without the loss and without updates.
+        out += "void sparrow_infer(const float *input, float *output) {\n  sparrow_write_input(input);\n"
+        for k in calls.indices where calls[k].node < plan.training.forwardEnd && !calls[k].isUpdate && calls[k].node != loss { out += run(k) }
+        let classes = graph[prediction].type.shape.elementCount
+        switch memory.dtypes[prediction] {
+        case .fp16: out += "  for (int i = 0; i < \(classes); i++) output[i] = sp_f16_to_f32(\(names[prediction])[i]);\n"
+        default: out += "  for (int i = 0; i < \(classes); i++) output[i] = \(names[prediction])[i];\n"
+        }
+        out += "}\n\n"
+        out += "const sparrow_tensor sparrow_state[] = {\n"
+        let state = graph.ids.filter { isState($0) }
+        for id in state { out += "  {\"\(graph[id].name)\", \(names[id]), \(executor.storedSize(id))},\n" }
+        if state.isEmpty { out += "  {\"\", NULL, 0},\n" }
+        out += "};\nconst int32_t sparrow_state_count = \(state.count);\n"
+        return out
+    }
+
+    private func labelWrite() -> String {
+        switch memory.dtypes[label] {
+        case .int32: return "  \(names[label])[0] = label;\n"
+        case let d:
+            let n = graph[label].type.shape.elementCount
+            let one = d == .fp16 ? "0x3c00" : "1.0f", zero = d == .fp16 ? "0" : "0.0f"
+            return "  for (int i = 0; i < \(n); i++) \(names[label])[i] = i == label ? \(one) : \(zero);\n"
+        }
+    }
+
+    private func lossScalingComment(_ s: LossScaler) -> String {
+        switch s.mode {
+        case .static: return "static"
+        case .dynamic(let interval, let minimum, let maximum):
+            return "dynamic: halved on overflow (not below \(minimum)), doubled after \(interval) clean steps (not above \(maximum))"
+        }
+    }
+
+    /// `LossScaler.record(overflow:)` in C.
+    private func lossScalerUpdate() -> String {
+        var out = "  if (sparrow_status[0] == 0) {\n    sparrow_clean_steps += 1;\n"
+        if case .dynamic(let interval, let minimum, let maximum) = options.lossScaling.mode {
+            out += "    if (sparrow_clean_steps >= \(interval) && sparrow_loss_scale * 2.0f <= \(cFloat(maximum))) {\n"
+            out += "      sparrow_loss_scale *= 2.0f;\n      sparrow_clean_steps = 0;\n    }\n"
+            out += "  } else {\n    sparrow_skipped += 1;\n    sparrow_clean_steps = 0;\n"
+            out += "    if (sparrow_loss_scale / 2.0f >= \(cFloat(minimum))) sparrow_loss_scale /= 2.0f;\n  }\n"
+        } else {
+            out += "  } else {\n    sparrow_skipped += 1;\n    sparrow_clean_steps = 0;\n  }\n"
+        }
+        return out
+    }
+}

@@ -1,0 +1,74 @@
+import Foundation
+import SparrowAutodiff
+import SparrowIR
+import SparrowPlanner
+import SparrowRuntime
+
+/// Writes `plan` (with the parameter values of `model`) as a standalone C project
+/// in `directory`: the kernel library's sources, the generated `sparrow_model.{h,c}`,
+/// the port header, a host harness, a Makefile and a README.
+///
+/// The project is written to a temporary folder next to `directory` and moved
+/// into place at the end, so a failure leaves nothing half-written. An existing
+/// `directory` is replaced only if it holds an earlier export (a
+/// `sparrow_model.c`) or nothing.
+public func exportProject(_ plan: TrainingPlan, model: Model, to directory: URL, options: ExportOptions = ExportOptions()) throws(ExportError) -> ExportSummary {
+    let source = try ModelSource(plan: plan, model: model, options: options)
+    let kernels = options.kernelSources ?? defaultKernelSources
+    let fm = FileManager.default
+    var kernelFiles: [(String, URL)] = []
+    for sub in ["", "include"] {
+        let dir = sub.isEmpty ? kernels : kernels.appendingPathComponent(sub)
+        guard let items = try? fm.contentsOfDirectory(atPath: dir.path) else {
+            throw .kernelSourcesMissing("\(dir.path) cannot be listed")
+        }
+        for item in items.sorted() where item.hasSuffix(".c") || item.hasSuffix(".h") {
+            kernelFiles.append(((sub.isEmpty ? "kernels/" : "kernels/include/") + item, dir.appendingPathComponent(item)))
+        }
+    }
+    guard kernelFiles.contains(where: { $0.0 == "kernels/include/sparrow_kernels.h" }) else {
+        throw .kernelSourcesMissing("\(kernels.path) holds no include/sparrow_kernels.h")
+    }
+    if fm.fileExists(atPath: directory.path) {
+        let items = (try? fm.contentsOfDirectory(atPath: directory.path)) ?? []
+        guard items.isEmpty || items.contains("sparrow_model.c") else {
+            throw .io("\(directory.path) exists and is not an earlier export; choose a new folder")
+        }
+    }
+    let staging = directory.deletingLastPathComponent().appendingPathComponent(".\(directory.lastPathComponent).partial-\(UUID().uuidString)")
+    do {
+        try fm.createDirectory(at: staging.appendingPathComponent("kernels/include"), withIntermediateDirectories: true)
+        var files: [String] = []
+        for (relative, url) in kernelFiles {
+            try fm.copyItem(at: url, to: staging.appendingPathComponent(relative))
+            files.append(relative)
+        }
+        let generated: [(String, String)] = [
+            ("sparrow_model.h", source.header()),
+            ("sparrow_model.c", try source.source()),
+            ("sparrow_port.h", ProjectFiles.port),
+            ("main.c", ProjectFiles.harness),
+            ("Makefile", ProjectFiles.makefile(modelName: plan.modelName, cores: options.cores)),
+            ("README.md", ProjectFiles.readme(modelName: plan.modelName, precision: plan.memory.precision.rawValue,
+                                              arena: plan.memory.peakSRAM, flash: plan.memory.flashBytes)),
+        ]
+        for (name, text) in generated {
+            try Data(text.utf8).write(to: staging.appendingPathComponent(name))
+            files.append(name)
+        }
+        if fm.fileExists(atPath: directory.path) { try fm.removeItem(at: directory) }
+        try fm.moveItem(at: staging, to: directory)
+        return ExportSummary(directory: directory, files: files.sorted(), arenaBytes: plan.memory.peakSRAM, flashBytes: plan.memory.flashBytes,
+                             calls: source.executor.invocations.count)
+    } catch let e as ExportError {
+        try? fm.removeItem(at: staging)
+        throw e
+    } catch {
+        try? fm.removeItem(at: staging)
+        throw .io("cannot write \(directory.path): \(error.localizedDescription)")
+    }
+}
+
+/// The kernel library next to this module's sources (a Sparrow checkout).
+private let defaultKernelSources = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .appendingPathComponent("CSparrowKernels")

@@ -1,0 +1,159 @@
+import Foundation
+import Testing
+import Sparrow
+
+/// An exported project, built with a host C compiler, trains bit-identically to
+/// the native runtime: same per-step losses, same bytes of every trained tensor.
+@Suite struct ExportTests {
+    /// The C compiler beside the Swift toolchain's `swift` (always there), else `cc`.
+    static let compiler: String = {
+        for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
+            let swift = URL(fileURLWithPath: String(dir)).appendingPathComponent("swift")
+            let clang = swift.resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("clang")
+            if FileManager.default.isExecutableFile(atPath: swift.path), FileManager.default.isExecutableFile(atPath: clang.path) { return clang.path }
+        }
+        return "cc"
+    }()
+
+    @discardableResult
+    static func shell(_ command: String, in dir: URL) throws -> String {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        p.arguments = ["-c", command]
+        p.currentDirectoryURL = dir
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = out
+        try p.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else { throw ShellError(command: command, output: text) }
+        return text
+    }
+
+    struct ShellError: Error, CustomStringConvertible {
+        var command: String, output: String
+        var description: String { "\(command) failed:\n\(output)" }
+    }
+
+    /// Exports `plan`, builds it with `make host`, trains `steps` steps on `samples`, and
+    /// compares with the native trainer run the same way.
+    static func checkBitIdentical(_ plan: TrainingPlan, _ model: Model, samples: Dataset, steps: Int, cores: Int = 1) throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sparrow-export-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let lr: Float = 0.01
+        var options = ExportOptions()
+        options.cores = cores
+        options.learningRate = lr
+        let summary = try exportProject(plan, model: model, to: dir, options: options)
+        #expect(summary.arenaBytes == plan.memory.peakSRAM)
+        let n = min(samples.count, steps)
+        try HarnessFiles.samples((0..<n).map { Array(samples.sample(at: $0)) }, labels: Array(samples.labels.prefix(n)))
+            .write(to: dir.appendingPathComponent("samples.bin"))
+        try shell("make -j2 host CC='\(compiler)' CORES=\(cores) >/dev/null && ./train samples.bin \(steps) out.bin", in: dir)
+        let result = try #require(HarnessFiles.result(try Data(contentsOf: dir.appendingPathComponent("out.bin"))))
+
+        var o = TrainingOptions()
+        o.batchSize = 1
+        o.optimizer = plan.training.optimizer
+        o.cores = cores
+        let trainer = try Trainer(plan: plan, model: model, options: o)
+        var losses: [Float] = []
+        for s in 0..<steps {
+            let k = s % n
+            let r = trainer.trainBatch(count: 1, learningRate: lr) { _, feed in
+                samples.sample(at: k).withUnsafeBufferPointer { feed($0, samples.labels[k]) }
+            }
+            losses.append(Float(r.loss))
+        }
+        let label = "\(plan.modelName) \(plan.memory.precision.rawValue), \(cores) core(s)"
+        #expect(result.losses.map(\.bitPattern) == losses.map(\.bitPattern), "\(label): per-step losses differ")
+        #expect(!result.state.isEmpty)
+        for (name, bytes) in result.state {
+            let id = try #require(plan.graph.id(named: name))
+            #expect(bytes == trainer.storedBytes(id), "\(label): '\(name)' differs after \(steps) steps")
+        }
+        #expect(result.skippedSteps == (trainer.lossScaler?.skippedSteps ?? 0))
+        print("[ExportTests] \(label): \(steps) steps bit-identical, \(result.state.count) tensors, last loss \(result.losses.last ?? 0)")
+    }
+
+    static func smallCNN() throws -> Model {
+        try ModelFile.load(architecture: URL(fileURLWithPath: Repo.path("models/cnn-small.json")),
+                           weights: URL(fileURLWithPath: Repo.path("models/cnn-small.safetensors")))
+    }
+
+    static func shipped(_ n: Int) throws -> Dataset {
+        let dir = Repo.path("datasets/fashion-mnist")
+        return try Dataset.loadIDX(images: dir + "/train-images-idx3-ubyte.gz", labels: dir + "/train-labels-idx1-ubyte.gz").subset(0..<n)
+    }
+
+    static func plan(_ model: Model, _ precision: Precision, spec: UpdateSpec, calibration data: Dataset, cores: Int = 1,
+                     optimizer: Optimizer = .plainSGD) throws -> TrainingPlan {
+        var c = CompileOptions()
+        c.spec = spec
+        c.precision = precision
+        c.cores = cores
+        c.optimizer = optimizer
+        if precision == .int8 { c.calibration = try calibrate(model, on: data, samples: data.count) }
+        return try compilePlan(model, options: c)
+    }
+
+    @Test(arguments: Precision.allCases)
+    func smallCNNTrainsBitIdentically(_ precision: Precision) throws {
+        let model = try Self.smallCNN()
+        let data = try Self.shipped(24)
+        try Self.checkBitIdentical(try Self.plan(model, precision, spec: DefaultSpecs.sparse(for: model), calibration: data), model,
+                                   samples: data, steps: 24)
+    }
+
+    /// A ResNet-8 slice (its last blocks and classifier train) on random images, with
+    /// residual adds in every precision, and momentum in FP32 on 3 cores.
+    @Test(arguments: Precision.allCases)
+    func resNet8SliceTrainsBitIdentically(_ precision: Precision) throws {
+        let model = try #require(try ModelZoo.model(named: "resnet8", seed: 7))
+        var rng = SeededGenerator(seed: 11)
+        print("[ExportTests] ResNet-8 samples: seed 11")
+        let data = try Dataset(name: "noise", sampleShape: [32, 32, 3], samples: (0..<8 * 3072).map { _ in rng.nextUnitFloat() },
+                               labels: (0..<8).map { Int32($0 % 10) }, classCount: 10, classNames: nil)
+        let cores = precision == .fp32 ? 3 : 1
+        let optimizer: Optimizer = precision == .fp32 ? .momentum(momentum: 0.9, weightDecay: 0) : .plainSGD
+        let plan = try Self.plan(model, precision, spec: UpdateSpec(shorthand: "last:3")!, calibration: data, cores: cores, optimizer: optimizer)
+        try Self.checkBitIdentical(plan, model, samples: data, steps: 8, cores: cores)
+    }
+}
+
+extension ExportTests {
+    /// A small plan's generated sources, committed; `SPARROW_RECORD_EXPORT=1` re-records
+    /// them, so every change to code generation shows in review.
+    @Test func goldenGeneratedCode() throws {
+        var b = ModelBuilder(name: "tiny", seed: 7)
+        var x = try b.input(Shape(6, 6, 1))
+        x = try b.relu(try b.conv2d(x, outChannels: 4, kernel: 3, padding: 1))
+        x = try b.maxPool2d(x, kernel: 2)
+        x = try b.linear(try b.flatten(x), outFeatures: 3)
+        let model = try b.softmaxCrossEntropy(x)
+        var c = CompileOptions()
+        c.optimizer = .momentum(momentum: 0.9, weightDecay: 0)
+        c.spec = UpdateSpec(shorthand: "last:1")!
+        let plan = try compilePlan(model, options: c)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sparrow-golden-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        _ = try exportProject(plan, model: model, to: dir)
+        let fixtures = URL(fileURLWithPath: Repo.path("Tests/Fixtures/export"))
+        let record = ProcessInfo.processInfo.environment["SPARROW_RECORD_EXPORT"] == "1"
+        for file in ["sparrow_model.h", "sparrow_model.c", "Makefile"] {
+            let generated = try Data(contentsOf: dir.appendingPathComponent(file))
+            let golden = fixtures.appendingPathComponent("tiny-" + file)
+            if record {
+                try FileManager.default.createDirectory(at: fixtures, withIntermediateDirectories: true)
+                try generated.write(to: golden)
+                print("recorded \(golden.path)")
+            }
+            guard let expected = try? Data(contentsOf: golden) else {
+                Issue.record("missing \(golden.path); run the tests with SPARROW_RECORD_EXPORT=1 to record it")
+                continue
+            }
+            #expect(generated == expected, "\(file): code generation changed; review the diff and re-record with SPARROW_RECORD_EXPORT=1")
+        }
+    }
+}
