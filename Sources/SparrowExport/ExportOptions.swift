@@ -1,4 +1,5 @@
 import Foundation
+import SparrowPlanner
 import SparrowRuntime
 
 /// How to export a plan as a C project.
@@ -13,6 +14,9 @@ public struct ExportOptions: Sendable {
     /// The folder holding the kernel library's sources; nil finds it next to this
     /// module's sources (a Sparrow checkout).
     public var kernelSources: URL?
+    /// The MCU of the rv32 build (`make rv32`): its ISA, memory regions and sizes.
+    /// nil exports the host build only.
+    public var target: Target?
 
     public init() {}
 }
@@ -22,12 +26,18 @@ public enum ExportError: Error, Hashable, Sendable, CustomStringConvertible {
     case kernelSourcesMissing(String)
     case unsupported(String)
     case io(String)
+    /// The plan does not fit the target's memories.
+    case doesNotFit(String)
+    /// The C build failed; the compiler's or linker's own message.
+    case build(String)
 
     public var description: String {
         switch self {
         case .kernelSourcesMissing(let m): return "cannot find the kernel library's sources: \(m)"
         case .unsupported(let m): return m
         case .io(let m): return m
+        case .doesNotFit(let m): return m
+        case .build(let m): return m
         }
     }
 }

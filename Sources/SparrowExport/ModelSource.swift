@@ -122,7 +122,10 @@ struct ModelSource {
 
         /* ------------------------------------------------------------------ memory */
 
-        static _Alignas(64) uint8_t sparrow_arena[SPARROW_ARENA_BYTES];
+        #ifndef SPARROW_ARENA_ATTRIBUTE
+        #define SPARROW_ARENA_ATTRIBUTE
+        #endif
+        static _Alignas(64) uint8_t sparrow_arena[SPARROW_ARENA_BYTES] SPARROW_ARENA_ATTRIBUTE;
         static int32_t sparrow_status[1 + SPARROW_NUM_CORES];  /* FP16 overflow count, then one slot per core */
 
         """
@@ -195,18 +198,25 @@ struct ModelSource {
         return lines.joined(separator: "\n") + "\n"
     }
 
+    /// Arena tensors that start from exported values: parameters in SRAM and master copies.
+    var initialized: [NodeID] {
+        graph.ids.filter { id in
+            switch graph[id].op {
+            case .parameter, .constant: return memory.regions[id] == .sram
+            case .optimizerState(.master): return true
+            default: return false
+            }
+        }
+    }
+
+    /// Flash bytes of the exported initial values.
+    var initialBytes: Int { initialized.reduce(0) { $0 + executor.storedSize($1) } }
+
     /// The starting bytes of every arena-resident parameter and master copy (the rest of the arena starts at zero).
     private func initialValues() -> String {
         var out = "/* initial values of the arena's parameters (copied by sparrow_init) */\n"
         var copies: [String] = []
-        for id in graph.ids {
-            let persistent: Bool
-            switch graph[id].op {
-            case .parameter, .constant: persistent = memory.regions[id] == .sram
-            case .optimizerState(.master): persistent = true
-            default: persistent = false
-            }
-            guard persistent else { continue }
+        for id in initialized {
             let bytes = executor.storedBytes(id)
             out += "static const uint8_t \(names[id])_initial[\(bytes.count)] = {\n" + cBytes(bytes) + "\n};\n"
             copies.append("  sparrow_copy(\(names[id]), \(names[id])_initial, sizeof \(names[id])_initial);")

@@ -14,6 +14,7 @@ import SparrowRuntime
 /// `sparrow_model.c`) or nothing.
 public func exportProject(_ plan: TrainingPlan, model: Model, to directory: URL, options: ExportOptions = ExportOptions()) throws(ExportError) -> ExportSummary {
     let source = try ModelSource(plan: plan, model: model, options: options)
+    if let t = options.target { try checkFits(plan, source: source, target: t) }
     let kernels = options.kernelSources ?? defaultKernelSources
     let fm = FileManager.default
     var kernelFiles: [(String, URL)] = []
@@ -43,15 +44,21 @@ public func exportProject(_ plan: TrainingPlan, model: Model, to directory: URL,
             try fm.copyItem(at: url, to: staging.appendingPathComponent(relative))
             files.append(relative)
         }
-        let generated: [(String, String)] = [
+        var generated: [(String, String)] = [
             ("sparrow_model.h", source.header()),
             ("sparrow_model.c", try source.source()),
             ("sparrow_port.h", ProjectFiles.port),
             ("main.c", ProjectFiles.harness),
-            ("Makefile", ProjectFiles.makefile(modelName: plan.modelName, cores: options.cores)),
+            ("Makefile", ProjectFiles.makefile(modelName: plan.modelName, cores: options.cores, target: options.target)),
             ("README.md", ProjectFiles.readme(modelName: plan.modelName, precision: plan.memory.precision.rawValue,
                                               arena: plan.memory.peakSRAM, flash: plan.memory.flashBytes)),
         ]
+        if let t = options.target {
+            try fm.createDirectory(at: staging.appendingPathComponent("rv32"), withIntermediateDirectories: true)
+            generated += [("rv32/platform.h", RV32Files.platform(t)), ("rv32/link.ld", RV32Files.linkerScript(t)),
+                          ("rv32/start.S", RV32Files.start), ("rv32/main.c", RV32Files.main), ("rv32/samples.S", RV32Files.samples),
+                          ("rv32/libc.c", RV32Files.libc)]
+        }
         for (name, text) in generated {
             try Data(text.utf8).write(to: staging.appendingPathComponent(name))
             files.append(name)
@@ -72,3 +79,18 @@ public func exportProject(_ plan: TrainingPlan, model: Model, to directory: URL,
 /// The kernel library next to this module's sources (a Sparrow checkout).
 private let defaultKernelSources = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .appendingPathComponent("CSparrowKernels")
+
+/// The plan against the target's memories, before any C is compiled: the arena
+/// must fit L2, and the flash image with the exported initial values must fit flash.
+private func checkFits(_ plan: TrainingPlan, source: ModelSource, target t: Target) throws(ExportError) {
+    let arena = plan.memory.peakSRAM
+    guard arena <= t.l2.bytes else {
+        throw .doesNotFit("the plan needs \(kilobytes(arena)) of SRAM for its arena; target '\(t.name)' has \(kilobytes(t.l2.bytes)) of L2. "
+                          + "Compile the plan with --budget \(t.l2.bytes / 1024)KB (or a sparser spec, int8) to fit it.")
+    }
+    let flash = plan.memory.flashBytes + source.initialBytes
+    guard flash <= t.flash.bytes else {
+        throw .doesNotFit("the plan's frozen weights and initial values take \(kilobytes(flash)) of flash before any code; "
+                          + "target '\(t.name)' has \(kilobytes(t.flash.bytes)).")
+    }
+}

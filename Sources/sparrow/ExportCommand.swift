@@ -15,6 +15,8 @@ struct ExportCommand: Command {
         OptionSpec(name: "lr", valueName: "RATE", help: "Learning rate set by sparrow_init.", defaultValue: "0.01"),
         OptionSpec(name: "samples", valueName: "N", help: "Also write DIR/samples.bin with the first N training samples of --data for the host harness."),
         OptionSpec(name: "data", valueName: "DIR", help: "IDX dataset for --samples.", defaultValue: "datasets/fashion-mnist"),
+        OptionSpec(name: "target", valueName: "NAME", help: "MCU of the rv32 build (targets/NAME.json): its ISA, flash, L2 and L1.", defaultValue: Target.defaultName),
+        OptionSpec(name: "no-build", valueName: nil, help: "Only write the project; do not build the rv32 image or report its sizes."),
     ]
     static let details = """
         Then: make -C DIR host && DIR/train DIR/samples.bin 100 trained.bin
@@ -38,6 +40,7 @@ struct ExportCommand: Command {
         options.cores = try args.int("cores") ?? 1
         options.learningRate = try args.float("lr") ?? 0.01
         options.kernelSources = Resources.root.appendingPathComponent("Sources/CSparrowKernels")
+        options.target = try Resources.target(args.string("target") ?? Target.defaultName)
         let dir = URL(fileURLWithPath: out)
         let summary: ExportSummary
         do { summary = try exportProject(plan, model: model, to: dir, options: options) } catch { throw UsageError(error.description) }
@@ -50,6 +53,26 @@ struct ExportCommand: Command {
         }
         print("exported \(plan.modelName) (\(plan.memory.precision.rawValue)) to \(dir.path): \(summary.files.count) files, "
               + "arena \(grouped(summary.arenaBytes)) B, flash \(grouped(summary.flashBytes)) B, \(summary.calls) kernel calls per step")
-        print("build and run:  make -C \(dir.path) host && \(dir.path)/train \(dir.path)/samples.bin 100 trained.bin")
+        if let t = options.target, !args.has("no-build") {
+            guard let clang = toolchainClang() else {
+                note("no clang beside swift on PATH: skipped the rv32 build (make -C \(dir.path) rv32 RV32_CC=clang)")
+                return
+            }
+            let sizes: ImageSizes
+            do { sizes = try buildRV32(dir, compiler: clang) } catch { throw UsageError(error.description) }
+            var table = Table(["rv32 image (\(t.name))", "bytes", "region", "of"])
+            table.add([".text (code)", grouped(sizes.text), "flash", ""])
+            table.add([".rodata (weights, tables, samples)", grouped(sizes.rodata), "flash", ""])
+            table.add([".data", grouped(sizes.data), "L1 (+ flash)", ""])
+            table.add([".bss", grouped(sizes.bss), "L1", ""])
+            table.add(["stacks (\(t.cores) cores)", grouped(sizes.stacks), "L1", ""])
+            table.add(["arena", grouped(sizes.arena), "L2", ""])
+            table.add(["flash total", grouped(sizes.flash), "flash", grouped(t.flash.bytes)])
+            table.add(["L1 total", grouped(sizes.l1), "L1", grouped(t.l1.bytes)])
+            table.add(["L2 total", grouped(sizes.arena), "L2", grouped(t.l2.bytes)])
+            print(table.render())
+            print("rv32 image: \(dir.appendingPathComponent("sparrow.elf").path)")
+        }
+        print("build and run on the host:  make -C \(dir.path) host && \(dir.path)/train \(dir.path)/samples.bin 100 trained.bin")
     }
 }

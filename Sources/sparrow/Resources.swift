@@ -12,6 +12,17 @@ enum Resources {
 
     static var fashionMNIST: URL { root.appendingPathComponent("datasets/fashion-mnist") }
 
+    static var targets: URL { root.appendingPathComponent("targets") }
+
+    /// A shipped target by name, or a target file path.
+    static func target(_ name: String) throws -> Target {
+        if name.hasSuffix(".json") { return try Target(contentsOf: URL(fileURLWithPath: name)) }
+        guard let t = try Target.named(name, in: targets) else {
+            throw UsageError("unknown target '\(name)'; known: \(Target.names(in: targets).joined(separator: ", ")) (or a target JSON file)")
+        }
+        return t
+    }
+
     /// A zoo name (`cnn-small`) or an architecture JSON path, with optional weights.
     static func loadModel(_ spec: String, weights: String?, seed: UInt64) throws -> Model {
         if !spec.hasSuffix(".json"), let m = try ModelZoo.model(named: spec, seed: seed) {

@@ -138,12 +138,14 @@ extension ExportTests {
         let plan = try compilePlan(model, options: c)
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sparrow-golden-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
-        _ = try exportProject(plan, model: model, to: dir)
+        var options = ExportOptions()
+        options.target = try Self.defaultTarget()
+        _ = try exportProject(plan, model: model, to: dir, options: options)
         let fixtures = URL(fileURLWithPath: Repo.path("Tests/Fixtures/export"))
         let record = ProcessInfo.processInfo.environment["SPARROW_RECORD_EXPORT"] == "1"
-        for file in ["sparrow_model.h", "sparrow_model.c", "Makefile"] {
+        for file in ["sparrow_model.h", "sparrow_model.c", "Makefile", "rv32/link.ld", "rv32/platform.h"] {
             let generated = try Data(contentsOf: dir.appendingPathComponent(file))
-            let golden = fixtures.appendingPathComponent("tiny-" + file)
+            let golden = fixtures.appendingPathComponent("tiny-" + file.replacingOccurrences(of: "/", with: "-"))
             if record {
                 try FileManager.default.createDirectory(at: fixtures, withIntermediateDirectories: true)
                 try generated.write(to: golden)
@@ -154,6 +156,54 @@ extension ExportTests {
                 continue
             }
             #expect(generated == expected, "\(file): code generation changed; review the diff and re-record with SPARROW_RECORD_EXPORT=1")
+        }
+    }
+}
+
+extension ExportTests {
+    static func defaultTarget() throws -> Target {
+        try #require(try Target.named(Target.defaultName, in: URL(fileURLWithPath: Repo.path("targets"))))
+    }
+
+    /// The rv32 image of a sparse int8 plan links for the default target; its arena is the plan's peak.
+    @Test func rv32ImageLinksForTheDefaultTarget() throws {
+        let model = try Self.smallCNN()
+        let data = try Self.shipped(16)
+        let plan = try Self.plan(model, .int8, spec: DefaultSpecs.sparse(for: model), calibration: data)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sparrow-rv32-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var options = ExportOptions()
+        options.target = try Self.defaultTarget()
+        _ = try exportProject(plan, model: model, to: dir, options: options)
+        let sizes = try buildRV32(dir, compiler: Self.compiler)
+        print("[ExportTests] rv32 cnn-small int8: text \(sizes.text), rodata \(sizes.rodata), bss \(sizes.bss), arena \(sizes.arena)")
+        #expect(sizes.arena == plan.memory.peakSRAM)
+        #expect(sizes.text > 0 && sizes.rodata >= plan.memory.flashBytes)
+    }
+
+    /// A plan over the target's L2 is refused before any C is compiled; an image over
+    /// its flash fails to link with the linker's own message.
+    @Test func imagesThatDoNotFitAreRefused() throws {
+        let model = try Self.smallCNN()
+        let plan = try Self.plan(model, .fp32, spec: DefaultSpecs.sparse(for: model), calibration: try Self.shipped(4))
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sparrow-fit-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var small = try Self.defaultTarget()
+        small.l2.bytes = 64 * 1024
+        var options = ExportOptions()
+        options.target = small
+        #expect { _ = try exportProject(plan, model: model, to: dir, options: options) } throws: { e in
+            guard case .doesNotFit(let m) = e as? ExportError else { return false }
+            return m.contains("L2") && m.contains("--budget")
+        }
+        #expect(!FileManager.default.fileExists(atPath: dir.path), "nothing may be written")
+        var tinyFlash = try Self.defaultTarget()
+        tinyFlash.flash.bytes = 96 * 1024  // the weights (87 KB) fit, the code does not
+        options.target = tinyFlash
+        _ = try exportProject(plan, model: model, to: dir, options: options)
+        #expect { _ = try buildRV32(dir, compiler: Self.compiler) } throws: { e in
+            guard case .build(let m) = e as? ExportError else { return false }
+            return m.contains("FLASH")
         }
     }
 }

@@ -23,7 +23,10 @@
 
 /* ------------------------------------------------------------------ memory */
 
-static _Alignas(64) uint8_t sparrow_arena[SPARROW_ARENA_BYTES];
+#ifndef SPARROW_ARENA_ATTRIBUTE
+#define SPARROW_ARENA_ATTRIBUTE
+#endif
+static _Alignas(64) uint8_t sparrow_arena[SPARROW_ARENA_BYTES] SPARROW_ARENA_ATTRIBUTE;
 static int32_t sparrow_status[1 + SPARROW_NUM_CORES];  /* FP16 overflow count, then one slot per core */
 /* frozen weights (flash), at the plan's offsets */
 static _Alignas(64) const uint8_t sparrow_flash[SPARROW_FLASH_BYTES] = {
