@@ -6,75 +6,18 @@ import Sparrow
 /// the native runtime: same per-step losses, same bytes of every trained tensor.
 @Suite struct ExportTests {
     /// The C compiler beside the Swift toolchain's `swift` (always there), else `cc`.
-    static let compiler: String = {
-        for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
-            let swift = URL(fileURLWithPath: String(dir)).appendingPathComponent("swift")
-            let clang = swift.resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("clang")
-            if FileManager.default.isExecutableFile(atPath: swift.path), FileManager.default.isExecutableFile(atPath: clang.path) { return clang.path }
-        }
-        return "cc"
-    }()
+    static let compiler = toolchainClang() ?? "cc"
 
-    @discardableResult
-    static func shell(_ command: String, in dir: URL) throws -> String {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/sh")
-        p.arguments = ["-c", command]
-        p.currentDirectoryURL = dir
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = out
-        try p.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else { throw ShellError(command: command, output: text) }
-        return text
-    }
-
-    struct ShellError: Error, CustomStringConvertible {
-        var command: String, output: String
-        var description: String { "\(command) failed:\n\(output)" }
-    }
-
-    /// Exports `plan`, builds it with `make host`, trains `steps` steps on `samples`, and
-    /// compares with the native trainer run the same way.
+    /// Exports `plan`, builds it for the host, trains `steps` steps on `samples` both ways and expects the same bits.
     static func checkBitIdentical(_ plan: TrainingPlan, _ model: Model, samples: Dataset, steps: Int, cores: Int = 1) throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sparrow-export-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let lr: Float = 0.01
-        var options = ExportOptions()
-        options.cores = cores
-        options.learningRate = lr
-        let summary = try exportProject(plan, model: model, to: dir, options: options)
-        #expect(summary.arenaBytes == plan.memory.peakSRAM)
         let n = min(samples.count, steps)
-        try HarnessFiles.samples((0..<n).map { Array(samples.sample(at: $0)) }, labels: Array(samples.labels.prefix(n)))
-            .write(to: dir.appendingPathComponent("samples.bin"))
-        try shell("make -j2 host CC='\(compiler)' CORES=\(cores) >/dev/null && ./train samples.bin \(steps) out.bin", in: dir)
-        let result = try #require(HarnessFiles.result(try Data(contentsOf: dir.appendingPathComponent("out.bin"))))
-
-        var o = TrainingOptions()
-        o.batchSize = 1
-        o.optimizer = plan.training.optimizer
-        o.cores = cores
-        let trainer = try Trainer(plan: plan, model: model, options: o)
-        var losses: [Float] = []
-        for s in 0..<steps {
-            let k = s % n
-            let r = trainer.trainBatch(count: 1, learningRate: lr) { _, feed in
-                samples.sample(at: k).withUnsafeBufferPointer { feed($0, samples.labels[k]) }
-            }
-            losses.append(Float(r.loss))
-        }
+        let check = try checkExport(plan, model: model, samples: (0..<n).map { Array(samples.sample(at: $0)) },
+                                    labels: Array(samples.labels.prefix(n)), steps: steps, cores: cores, compiler: compiler)
         let label = "\(plan.modelName) \(plan.memory.precision.rawValue), \(cores) core(s)"
-        #expect(result.losses.map(\.bitPattern) == losses.map(\.bitPattern), "\(label): per-step losses differ")
-        #expect(!result.state.isEmpty)
-        for (name, bytes) in result.state {
-            let id = try #require(plan.graph.id(named: name))
-            #expect(bytes == trainer.storedBytes(id), "\(label): '\(name)' differs after \(steps) steps")
-        }
-        #expect(result.skippedSteps == (trainer.lossScaler?.skippedSteps ?? 0))
-        print("[ExportTests] \(label): \(steps) steps bit-identical, \(result.state.count) tensors, last loss \(result.losses.last ?? 0)")
+        #expect(check.lossesIdentical, "\(label): per-step losses differ")
+        #expect(check.differing.isEmpty, "\(label): \(check.differing) differ after \(steps) steps")
+        #expect(check.tensors > 0)
+        print("[ExportTests] \(label): \(steps) steps bit-identical, \(check.tensors) tensors, last loss \(check.lastLoss)")
     }
 
     static func smallCNN() throws -> Model {
