@@ -20,7 +20,9 @@ struct ExportBench {
     var steps = 4
 
     func run(progress: (Row) -> Void) throws -> [Row] {
-        guard let compiler = toolchainClang() else { throw UsageError("no clang beside swift on PATH: the export bench needs the toolchain's clang") }
+        guard let clang = toolchainClang() else { throw UsageError("no clang beside swift on PATH: the export bench needs the toolchain's clang") }
+        // The host build uses the system's cc (another compiler than the one SwiftPM used) when there is one.
+        let host = FileManager.default.isExecutableFile(atPath: "/usr/bin/cc") ? "/usr/bin/cc" : clang
         let target = try Resources.target(Target.defaultName)
         var rows: [Row] = []
         for name in ModelZoo.names {
@@ -39,10 +41,10 @@ struct ExportBench {
                     c.calibration = try calibrate(model, on: data, samples: data.count)
                 }
                 let plan = try compilePlan(model, options: c)
-                let check = try checkExport(plan, model: model, samples: samples, labels: labels, steps: steps, compiler: compiler)
+                let check = try checkExport(plan, model: model, samples: samples, labels: labels, steps: steps, compiler: host)
                 var row = Row(model: name, precision: precision.rawValue, peakSRAM: plan.memory.peakSRAM, steps: steps,
                               bitIdentical: check.bitIdentical, differing: check.differing)
-                (row.rv32, row.rv32Problem) = Self.rv32Image(plan, model: model, target: target, compiler: compiler)
+                (row.rv32, row.rv32Problem) = Self.rv32Image(plan, model: model, target: target, compiler: clang)
                 progress(row)
                 rows.append(row)
             }

@@ -31,6 +31,10 @@ import Testing
             ["compile", "--dtype", "int8", "--optimizer", "adam", "--calibrate", "none"],
             ["compile", "--dtype", "fp16", "--no-qas"],
             ["train", "--loss-scale", "3"],
+            ["export", "-o", "/tmp/sparrow-never-written"],
+            ["export", "--plan", "/nonexistent-plan.json", "-o", "/tmp/sparrow-never-written"],
+            ["export", "--plan", "Tests/Fixtures/plans/tiny-plan.json", "-o", "/tmp/sparrow-never-written"],
+            ["export", "--plan", "Tests/Fixtures/plans/tiny-plan.json", "--target", "nosuchmcu", "-o", "/tmp/sparrow-never-written"],
         ]
         for c in cases {
             let r = try Repo.sparrow(c)
