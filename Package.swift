@@ -27,6 +27,7 @@ let package = Package(
             name: "SparrowRuntime",
             dependencies: ["SparrowIR", "SparrowAutodiff", "SparrowPlanner", "CSparrowKernels", "SparrowData"]),
         .target(name: "SparrowExport", dependencies: ["SparrowIR", "SparrowAutodiff", "SparrowPlanner", "SparrowRuntime"]),
+        .target(name: "SparrowEmulator", dependencies: ["SparrowPlanner"], swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
         .target(
             name: "Sparrow",
             dependencies: ["SparrowIR", "SparrowAutodiff", "SparrowPlanner", "SparrowRuntime", "SparrowData", "SparrowExport"]),
@@ -38,6 +39,7 @@ let package = Package(
         .testTarget(name: "CSparrowKernelsTests", dependencies: ["CSparrowKernels"]),
         .testTarget(name: "SparrowDataTests", dependencies: ["SparrowData"]),
         .testTarget(name: "SparrowRuntimeTests", dependencies: ["SparrowRuntime"]),
+        .testTarget(name: "SparrowEmulatorTests", dependencies: ["SparrowEmulator", "SparrowExport"]),
         .testTarget(name: "SparrowTests", dependencies: ["Sparrow"]),
     ]
 )

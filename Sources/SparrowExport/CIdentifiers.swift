@@ -9,7 +9,7 @@ struct CIdentifiers {
     init(_ graph: Graph) {
         var used = Set<String>()
         for node in graph.nodes {
-            let base = "t_" + String(node.name.map { $0.isASCII && ($0.isLetter || $0.isNumber) ? $0 : "_" })
+            let base = "t_" + cIdentifierBody(node.name)
             var name = base, k = 2
             while used.contains(name) { name = "\(base)_\(k)"; k += 1 }
             used.insert(name)
@@ -18,6 +18,29 @@ struct CIdentifiers {
     }
 
     subscript(_ id: NodeID) -> String { tensors[id] }
+}
+
+/// `name` with every character that is not an ASCII letter or digit replaced by `_`.
+func cIdentifierBody(_ name: String) -> String {
+    String(name.map { $0.isASCII && ($0.isLetter || $0.isNumber) ? $0 : "_" })
+}
+
+/// Text safe inside a C block comment and on one line: no `*/`, no line breaks.
+func commentSafe(_ s: String) -> String {
+    String(s.replacingOccurrences(of: "*/", with: "* /").map { $0.isNewline ? " " : $0 })
+}
+
+/// A C string literal of `s` (UTF-8 bytes; quotes, backslashes, `?` and non-printable bytes escaped).
+func cString(_ s: String) -> String {
+    var out = "\""
+    for b in s.utf8 {
+        switch b {
+        case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "?"): out += "\\" + String(UnicodeScalar(b))
+        case 0x20...0x7E: out += String(UnicodeScalar(b))
+        default: out += String(format: "\\%03o", b)
+        }
+    }
+    return out + "\""
 }
 
 /// The C element type of a storage type.

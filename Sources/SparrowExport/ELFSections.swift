@@ -3,10 +3,7 @@
 struct ELFSections {
     struct Section {
         var name: String
-        var address: UInt32
         var size: Int
-        /// SHT_NOBITS (.bss-like): takes memory but no bytes in the file.
-        var noBits: Bool
     }
 
     let sections: [Section]
@@ -20,10 +17,10 @@ struct ELFSections {
         guard bytes.count >= 52, bytes[0..<4] == [0x7F, 0x45, 0x4C, 0x46], bytes[4] == 1, bytes[5] == 1,
               let shoff = u32(0x20), let entsize = u16(0x2E), let count = u16(0x30), let names = u16(0x32),
               entsize >= 40, names < count else { return nil }
-        func header(_ k: Int) -> (name: UInt32, type: UInt32, address: UInt32, offset: UInt32, size: UInt32)? {
+        func header(_ k: Int) -> (name: UInt32, offset: UInt32, size: UInt32)? {
             let at = Int(shoff) + k * entsize
-            guard let n = u32(at), let t = u32(at + 4), let a = u32(at + 12), let o = u32(at + 16), let s = u32(at + 20) else { return nil }
-            return (n, t, a, o, s)
+            guard let n = u32(at), let o = u32(at + 16), let s = u32(at + 20) else { return nil }
+            return (n, o, s)
         }
         guard let strtab = header(names) else { return nil }
         func name(_ offset: UInt32) -> String {
@@ -34,7 +31,7 @@ struct ELFSections {
         var result: [Section] = []
         for k in 1..<count {
             guard let h = header(k) else { return nil }
-            result.append(Section(name: name(h.name), address: h.address, size: Int(h.size), noBits: h.type == 8))
+            result.append(Section(name: name(h.name), size: Int(h.size)))
         }
         sections = result
     }

@@ -45,7 +45,7 @@ extension ModelSource {
         for (k, call) in executor.invocations.enumerated() {
             let node = graph[call.node]
             let phase = plan.training.phase(of: call.node).rawValue
-            out += "/* step \(call.node) (\(phase)) '\(node.name)': \(node.op.name)"
+            out += "/* step \(call.node) (\(phase)) '\(commentSafe(node.name))': \(node.op.name)"
             if memory.regions[call.node] == .sram { out += " -> arena offset \(memory.offsets[call.node]), \(memory.sizes[call.node]) B" }
             if memory.regions[call.node] == .fused { out += " (gradient never stored: the update is applied inside the kernel)" }
             out += " */\nstatic void \(functionName(k))(int core_id, int num_cores) {\n"
@@ -72,7 +72,7 @@ extension ModelSource {
         var out = "/* ------------------------------------------------------------- the API */\n\n"
         out += "static float sparrow_learning_rate = \(cFloat(options.learningRate));\n"
         out += "static float sparrow_beta1_power = 1.0f, sparrow_beta2_power = 1.0f;\n"
-        out += "static int32_t sparrow_steps, sparrow_skipped;\n"
+        out += "static int32_t sparrow_skipped;\n"
         let fp16 = memory.precision == .fp16
         if fp16 {
             let s = options.lossScaling
@@ -82,14 +82,15 @@ extension ModelSource {
         out += "\nvoid sparrow_set_learning_rate(float lr) { sparrow_learning_rate = lr; }\n"
         out += "int32_t sparrow_skipped_steps(void) { return sparrow_skipped; }\n\n"
         out += "void sparrow_init(void) {\n  sparrow_load_initial();\n  sparrow_beta1_power = 1.0f;\n  sparrow_beta2_power = 1.0f;\n"
-        out += "  sparrow_steps = 0;\n  sparrow_skipped = 0;\n"
+        out += "  sparrow_skipped = 0;\n"
         if fp16 { out += "  sparrow_loss_scale = \(cFloat(options.lossScaling.scale));\n  sparrow_clean_steps = 0;\n" }
         out += "}\n\n"
         out += "/* The sample into the input tensor, in its storage type. */\nstatic void sparrow_write_input(const float *input) {\n"
         switch memory.dtypes[input] {
         case .fp16: out += "  sp_f32_to_f16_tensor(\(n), input, \(names[input]), 0, 1);\n"
         case .int8:
-            let p = plan.quantization?.activations[input] ?? QuantParams(scale: 1, zeroPoint: 0)
+            // The executor checked that an int8 plan has its quantization (it built the calls from it).
+            let p = plan.quantization!.activations[input]!
             out += "  sp_quantize_f32_to_int8(\(n), input, \(cFloat(p.scale)), \(p.zeroPoint), \(names[input]), 0, 1);\n"
         default: out += "  for (int i = 0; i < \(n); i++) \(names[input])[i] = input[i];\n"
         }
@@ -99,7 +100,7 @@ extension ModelSource {
         out += "}\n\nfloat sparrow_loss(void) { return sparrow_read_scalar(); }\n\n"
         // Training step.
         out += "float sparrow_train_step(const float *input, int32_t label) {\n"
-        out += "  sparrow_steps += 1;\n  sparrow_beta1_power *= \(betas.0);\n  sparrow_beta2_power *= \(betas.1);\n"
+        out += "  sparrow_beta1_power *= \(betas.0);\n  sparrow_beta2_power *= \(betas.1);\n"
         let scale = fp16 ? "sparrow_loss_scale" : "1.0f"
         out += "  sparrow_ctx.lr = sparrow_learning_rate;\n  sparrow_ctx.accumulate = 0;\n"
         out += "  sparrow_ctx.grad_scale = 1.0f * (1.0f / \(scale));\n  sparrow_ctx.loss_scale = \(scale);\n"
@@ -119,7 +120,7 @@ extension ModelSource {
         out += "}\n\n"
         out += "const sparrow_tensor sparrow_state[] = {\n"
         let state = graph.ids.filter { isState($0) }
-        for id in state { out += "  {\"\(graph[id].name)\", \(names[id]), \(executor.storedSize(id))},\n" }
+        for id in state { out += "  {\(cString(graph[id].name)), \(names[id]), \(executor.storedSize(id))},\n" }
         if state.isEmpty { out += "  {\"\", NULL, 0},\n" }
         out += "};\nconst int32_t sparrow_state_count = \(state.count);\n"
         return out

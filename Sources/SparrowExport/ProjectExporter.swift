@@ -10,8 +10,9 @@ import SparrowRuntime
 ///
 /// The project is written to a temporary folder next to `directory` and moved
 /// into place at the end, so a failure leaves nothing half-written. An existing
-/// `directory` is replaced only if it holds an earlier export (a
-/// `sparrow_model.c`) or nothing.
+/// `directory` is replaced only if it is an empty folder or an earlier export
+/// (it holds the `.sparrow-export` marker this function writes); anything else
+/// (a file, another folder) is an error and is left alone.
 public func exportProject(_ plan: TrainingPlan, model: Model, to directory: URL, options: ExportOptions = ExportOptions()) throws(ExportError) -> ExportSummary {
     let source = try ModelSource(plan: plan, model: model, options: options)
     if let t = options.target { try checkFits(plan, source: source, target: t) }
@@ -30,9 +31,10 @@ public func exportProject(_ plan: TrainingPlan, model: Model, to directory: URL,
     guard kernelFiles.contains(where: { $0.0 == "kernels/include/sparrow_kernels.h" }) else {
         throw .kernelSourcesMissing("\(kernels.path) holds no include/sparrow_kernels.h")
     }
-    if fm.fileExists(atPath: directory.path) {
-        let items = (try? fm.contentsOfDirectory(atPath: directory.path)) ?? []
-        guard items.isEmpty || items.contains("sparrow_model.c") else {
+    var isDirectory: ObjCBool = false
+    if fm.fileExists(atPath: directory.path, isDirectory: &isDirectory) {
+        guard isDirectory.boolValue, let items = try? fm.contentsOfDirectory(atPath: directory.path),
+              items.isEmpty || items.contains(exportMarker) else {
             throw .io("\(directory.path) exists and is not an earlier export; choose a new folder")
         }
     }
@@ -59,12 +61,20 @@ public func exportProject(_ plan: TrainingPlan, model: Model, to directory: URL,
                           ("rv32/start.S", RV32Files.start), ("rv32/main.c", RV32Files.main), ("rv32/samples.S", RV32Files.samples),
                           ("rv32/libc.c", RV32Files.libc)]
         }
+        generated.append((exportMarker, "Written by sparrow export; a later export may replace this folder.\n"))
         for (name, text) in generated {
             try Data(text.utf8).write(to: staging.appendingPathComponent(name))
             files.append(name)
         }
-        if fm.fileExists(atPath: directory.path) { try fm.removeItem(at: directory) }
-        try fm.moveItem(at: staging, to: directory)
+        // Swap: the old export moves aside first and is deleted only once the new one is in place.
+        let old = directory.deletingLastPathComponent().appendingPathComponent(".\(directory.lastPathComponent).old-\(UUID().uuidString)")
+        let replacing = fm.fileExists(atPath: directory.path)
+        if replacing { try fm.moveItem(at: directory, to: old) }
+        do { try fm.moveItem(at: staging, to: directory) } catch {
+            if replacing { try? fm.moveItem(at: old, to: directory) }
+            throw error
+        }
+        if replacing { try? fm.removeItem(at: old) }
         return ExportSummary(directory: directory, files: files.sorted(), arenaBytes: plan.memory.peakSRAM, flashBytes: plan.memory.flashBytes,
                              calls: source.executor.invocations.count)
     } catch let e as ExportError {
@@ -76,6 +86,9 @@ public func exportProject(_ plan: TrainingPlan, model: Model, to directory: URL,
     }
 }
 
+/// The file that marks a folder as written by `exportProject`.
+private let exportMarker = ".sparrow-export"
+
 /// The kernel library next to this module's sources (a Sparrow checkout).
 private let defaultKernelSources = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .appendingPathComponent("CSparrowKernels")
@@ -83,6 +96,9 @@ private let defaultKernelSources = URL(fileURLWithPath: #filePath).deletingLastP
 /// The plan against the target's memories, before any C is compiled: the arena
 /// must fit L2, and the flash image with the exported initial values must fit flash.
 private func checkFits(_ plan: TrainingPlan, source: ModelSource, target t: Target) throws(ExportError) {
+    guard t.hasFPU else {
+        throw .doesNotFit("target '\(t.name)' (\(t.march)) has no FPU; every Sparrow plan computes in floating point somewhere (INT8 plans in their FP32 backward pass)")
+    }
     let arena = plan.memory.peakSRAM
     guard arena <= t.l2.bytes else {
         throw .doesNotFit("the plan needs \(kilobytes(arena)) of SRAM for its arena; target '\(t.name)' has \(kilobytes(t.l2.bytes)) of L2. "

@@ -59,13 +59,44 @@ enum PlanQuantizationCoding {
         }
         let w = try f.object("weights")
         var weights = [NodeID: [Float]]()
+        let consumers = g.consumers()
         for (name, v) in w.fields {
             let id = try entry(w, name)
-            guard case .array(let items) = v, !items.isEmpty else { throw w.invalid(name, "must be a non-empty array of per-channel scales") }
+            guard let channels = outputChannels(of: id, in: g, consumers: consumers) else {
+                throw w.invalid(name, "'\(name)' is not the weight of a conv or linear layer")
+            }
+            guard case .array(let items) = v, items.count == channels else {
+                throw w.invalid(name, "must be an array of \(channels) per-channel scales, one per output channel")
+            }
             var scales: [Float] = []
             for item in items { scales.append(try scale(item, name, w)) }
             weights[id] = scales
         }
         return PlanQuantization(activations: activations, weightScales: weights, qas: qas)
+    }
+
+    /// The output channels of a weight read by a conv or linear layer (directly or
+    /// through a split view): the last dimension of a depthwise weight (and of its
+    /// trainable slice), else the first.
+    static func outputChannels(of id: NodeID, in g: Graph, consumers: [[NodeID]]) -> Int? {
+        guard let depthwise = readAsDepthwise(id, in: g, consumers: consumers) else { return nil }
+        return depthwise ? g[id].type.shape.dims.last : g[id].type.shape.dims.first
+    }
+
+    /// Whether a weight's layer is a depthwise conv (nil: no conv or linear reads it).
+    private static func readAsDepthwise(_ id: NodeID, in g: Graph, consumers: [[NodeID]]) -> Bool? {
+        for c in consumers[id] {
+            switch g[c].op {
+            case .splitWeight:
+                if let d = readAsDepthwise(c, in: g, consumers: consumers) { return d }
+            case .conv2d(let conv) where g[c].inputs.count > 1 && g[c].inputs[1] == id:
+                return conv.isDepthwise(inChannels: g[g[c].inputs[0]].type.shape[2])
+            case .linear where g[c].inputs.count > 1 && g[c].inputs[1] == id:
+                return false
+            default:
+                continue
+            }
+        }
+        return nil
     }
 }

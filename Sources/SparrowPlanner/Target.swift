@@ -131,7 +131,13 @@ extension Target {
                   mabi: try string(isa, "mabi", "isa."), flash: try region("flash"), l2: try region("l2"), l1: try region("l1"),
                   l1Banks: try int(top, "l1_banks", "", 1...1024), stackBytes: try int(top, "stack_bytes", "", 256...(1 << 20)),
                   peripherals: UInt32(try int(top, "peripherals", "", 0...0xFFFF_0000)))
-        guard march.hasPrefix("rv32") else { throw fail("'isa.march' must start with rv32, is '\(march)'") }
+        guard march.hasPrefix("rv32"), march.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "_") }) else {
+            throw fail("'isa.march' must be an rv32 ISA string such as rv32imfc_zfh, is '\(march)'")
+        }
+        guard mabi.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber) }) else { throw fail("'isa.mabi' must be an ABI name such as ilp32f, is '\(mabi)'") }
+        guard name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) else {
+            throw fail("'name' may hold ASCII letters, digits, - and _ only, is '\(name)'")
+        }
         let regions = [("flash", flash), ("l2", l2), ("l1", l1)]
         for (i, a) in regions.enumerated() {
             for b in regions[(i + 1)...] {

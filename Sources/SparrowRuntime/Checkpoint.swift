@@ -35,7 +35,7 @@ extension Trainer {
             guard t.shape == g[id].type.shape else {
                 throw .io("\(url.path): tensor '\(key)' is \(t.shape), the model expects \(g[id].type.shape)")
             }
-            executor.write(t.scalars, to: id)
+            do { try executor.set(t.scalars, of: id) } catch { throw .io("\(url.path): \(error.description)") }
         }
         guard let epoch = file.metadata["epoch"].flatMap(Int.init), let s = file.metadata["step"].flatMap(Int.init),
               let b1 = file.metadata["beta1_power"].flatMap(UInt32.init), let b2 = file.metadata["beta2_power"].flatMap(UInt32.init)

@@ -6,8 +6,10 @@ import SparrowPlanner
 ///
 /// The arena holds every SRAM tensor at the offset the plan gives it (trainable
 /// weights and optimizer state included) plus the kernel scratch: exactly
-/// `plan.peakSRAM` bytes. Frozen weights sit in a separate read-only-by-contract
-/// flash image, and channel lists in a constants buffer, both filled once.
+/// `plan.peakSRAM` bytes, each tensor in its storage type (FP32, FP16, int8).
+/// Frozen weights sit in a separate read-only-by-contract flash image, and the
+/// kernels' constant tables (shapes, channel lists, scales) in a constant pool,
+/// both filled once.
 /// Nothing is allocated while stepping. Kernels are called once per simulated
 /// core, in order, exactly as the fork-join shim of an exported project would on one core.
 public final class Executor {
@@ -64,6 +66,9 @@ public final class Executor {
         guard plan.regions.count == graph.count, plan.dtypes.count == graph.count else {
             throw .planMismatch("the memory plan has \(plan.regions.count) entries for a graph of \(graph.count) nodes")
         }
+        guard plan.precision != .int8 || quantization != nil else {
+            throw .planMismatch("this int8 plan carries no quantization parameters (it was compiled without calibration data); recompile it with calibration data to run it")
+        }
         guard plan.scratchSize >= scratch else {
             throw .planMismatch("the plan reserves \(plan.scratchSize) bytes of kernel scratch; the kernels need \(scratch) on \(cores) core(s)")
         }
@@ -90,7 +95,17 @@ public final class Executor {
             if case .splitWeight = graph[node.inputs[1]].op { depthwiseWeights.formUnion(graph[node.inputs[1]].inputs) }
         }
         if let q = quantization {
+            for (id, scales) in q.weightScales {
+                let channels = depthwiseWeights.contains(id) ? graph[id].type.shape.dims.last : graph[id].type.shape.dims.first
+                guard scales.count == channels else {
+                    throw .planMismatch("'\(graph[id].name)' has \(scales.count) quantization scales for \(channels ?? 0) output channels")
+                }
+            }
             for node in graph.nodes where node.inputs.count > 2 && plan.dtypes[node.inputs[2]] == .int32 {
+                switch node.op {
+                case .conv2d, .linear: break
+                default: continue
+                }
                 var w = node.inputs[1]
                 if case .splitWeight = graph[w].op { w = graph[w].inputs[0] }
                 guard let px = q.activations[node.inputs[0]], let sw = q.weightScales[w] else {
@@ -147,9 +162,6 @@ public final class Executor {
         }
     }
 
-    /// Runs every node once, updates included, with `context`.
-    func runAll(context: StepContext) { run(graph.ids, context: context, updates: true) }
-
     /// The schedule's kernel calls as C sees them, in execution order.
     public var invocations: [KernelInvocation] {
         calls.map { KernelInvocation(node: $0.id, function: $0.call.function, arguments: $0.call.arguments,
@@ -186,6 +198,15 @@ public final class Executor {
         values.withUnsafeBufferPointer { write($0, to: id) }
     }
 
+    /// Sets a parameter or state tensor to real values, converted to its storage type;
+    /// throws when they cannot be stored (e.g. int8 weights beyond the plan's scales).
+    public func set(_ values: [Float], of id: NodeID) throws(ModelError) {
+        guard values.count == graph[id].type.shape.elementCount, graph[id].type.dtype == .fp32 else {
+            throw .tensorShape(tensor: graph[id].name, expected: graph[id].type.shape, found: Shape(values.count))
+        }
+        try store(values, to: id)
+    }
+
     /// Copies real values from a buffer (e.g. one sample of a dataset) into a node's tensor (see `write(_:to:)`).
     public func write(_ values: UnsafeBufferPointer<Float>, to id: NodeID) {
         precondition(values.count == graph[id].type.shape.elementCount && graph[id].type.dtype == .fp32,
@@ -213,7 +234,14 @@ public final class Executor {
                 if copied == nil { Array(values).withUnsafeBufferPointer { sp_quantize_f32_to_int8(Int32(n), $0.baseAddress, a.scale, a.zeroPoint, q, 0, 1) } }
             } else if let s = quantization?.weightScales[id] {
                 let channelOf = channelIndex(id, channels: s.count)
-                for (i, v) in values.enumerated() { q[i] = QuantParams(scale: s[channelOf(i)], zeroPoint: 0).quantize(v) }
+                for (i, v) in values.enumerated() {
+                    let scale = s[channelOf(i)]
+                    // Weights beyond the calibrated range are not the weights the plan was quantized for.
+                    guard abs(v) <= scale * 127.5 || !v.isFinite else {
+                        throw .planMismatch("'\(graph[id].name)'[\(i)] = \(v) is outside the int8 range the plan's scale \(scale) allows: pass the weights the plan was compiled with")
+                    }
+                    q[i] = QuantParams(scale: scale, zeroPoint: 0).quantize(v)
+                }
             } else {
                 throw .planMismatch("'\(graph[id].name)' is stored as int8 but the plan gives it no quantization parameters")
             }
@@ -285,9 +313,9 @@ public final class Executor {
     }
 
     /// Overwrites parameters and constants present in `weights` (by name).
-    public func load(_ weights: [String: Tensor]) {
+    public func load(_ weights: [String: Tensor]) throws(ModelError) {
         for id in graph.ids where graph[id].op == .parameter || graph[id].op == .constant {
-            if let w = weights[graph[id].name] { write(w.scalars, to: id) }
+            if let w = weights[graph[id].name] { try set(w.scalars, of: id) }
         }
     }
 }

@@ -149,9 +149,10 @@ public final class ConstantPool {
     }
 
     private var names: Set<String> = []
+    /// `c_` + the hint with every character but ASCII letters and digits as `_`:
+    /// apart from the tensors' `t_` names and the API's `sparrow_` names.
     private func uniqueName(_ hint: String) -> String {
-        var base = String(hint.map { $0.isLetter || $0.isNumber ? $0 : "_" })
-        if base.first?.isNumber ?? true { base = "c_" + base }
+        let base = "c_" + String(hint.map { $0.isASCII && ($0.isLetter || $0.isNumber) ? $0 : "_" })
         var name = base, k = 2
         while names.contains(name) { name = "\(base)_\(k)"; k += 1 }
         names.insert(name)
@@ -171,8 +172,8 @@ public final class ConstantPool {
 
 /// A Float as a C literal that reads back to the same bits (hexadecimal).
 public func cFloat(_ f: Float) -> String {
-    if f.isNaN { return "NAN" }
-    if f.isInfinite { return f < 0 ? "-INFINITY" : "INFINITY" }
+    if f.isNaN { return "__builtin_nanf(\"\")" }
+    if f.isInfinite { return f < 0 ? "(-__builtin_inff())" : "__builtin_inff()" }
     if f == 0 { return f.sign == .minus ? "-0.0f" : "0.0f" }
     return String(format: "%af", Double(f))
 }

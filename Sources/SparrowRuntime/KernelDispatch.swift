@@ -208,34 +208,29 @@ func poolShape(_ w: Window2D, input: Shape, output: Shape) -> sp_pool_shape {
         pad_top: Int32(w.padTop), pad_left: Int32(w.padLeft))
 }
 
-/// Bytes of kernel scratch a node needs with `cores` cores when stored at `precision`:
-/// the FP32 convolutions' im2col panels, and the values a max-pool argmax
-/// computes on the way (in the pooled tensor's storage type).
-func scratchBytes(_ node: Node, in graph: Graph, cores: Int, precision: Precision) -> Int {
+/// Bytes of kernel scratch a node needs with `cores` cores, given every node's
+/// storage type: the FP32 convolutions' im2col panels, and the values a max-pool
+/// argmax computes on the way (in the pooled tensor's storage type).
+func scratchBytes(_ node: Node, in graph: Graph, cores: Int, types: [DType]) -> Int {
     let x = node.inputs
     switch node.op {
     case .conv2d(let c), .conv2dWeightGrad(let c):
-        guard precision == .fp32 else { return 0 }
+        guard x.prefix(2).allSatisfy({ types[$0] == .fp32 }) else { return 0 }  // only the FP32 kernels use scratch
         var s = convShape(c, input: graph[x[0]].type.shape, output: node.op == .conv2d(c) ? node.type.shape : graph[x[1]].type.shape)
         return Int(sp_conv2d_scratch_floats(&s, Int32(cores))) * 4
     case .conv2dInputGrad(let c):
-        guard precision == .fp32 else { return 0 }
+        guard x.prefix(2).allSatisfy({ types[$0] == .fp32 }) else { return 0 }
         var s = convShape(c, input: node.type.shape, output: graph[x[0]].type.shape)
         return Int(sp_conv2d_scratch_floats(&s, Int32(cores))) * 4
     case .maxPoolArgmax:
-        let bytes: Int
-        switch precision {
-        case .fp32: bytes = 4
-        case .fp16: bytes = 2
-        case .int8: bytes = 1
-        }
-        return node.type.shape.elementCount * bytes
+        return types[x[0]].byteCount(elements: node.type.shape.elementCount)
     default:
         return 0
     }
 }
 
-/// The kernel scratch of a whole graph: the largest any node needs.
+/// The kernel scratch of a whole graph stored at `precision`: the largest any node needs.
 func scratchBytes(_ graph: Graph, cores: Int, precision: Precision) -> Int {
-    graph.nodes.map { scratchBytes($0, in: graph, cores: cores, precision: precision) }.max() ?? 0
+    let types = storageTypes(graph, precision: precision)
+    return graph.nodes.map { scratchBytes($0, in: graph, cores: cores, types: types) }.max() ?? 0
 }

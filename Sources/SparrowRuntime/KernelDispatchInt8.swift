@@ -28,7 +28,8 @@ extension KernelBinding {
         /// Requantization of a conv / linear output: s_x · s_w[oc] / s_y per channel, no clamp.
         func requant(input x: NodeID, weight: NodeID) throws(ModelError) -> In<sp_requant_int8> {
             let (px, py, sw) = (try act(x), try act(id), try scales(weight))
-            let m = sw.map { FixedPointMultiplier(real: Double(px.scale) * Double($0) / Double(py.scale)) }
+            var m: [FixedPointMultiplier] = []
+            for s in sw { m.append(try multiplier(Double(px.scale) * Double(s) / Double(py.scale), for: id)) }
             let name = graph[id].name
             return pool.requantization(inZeroPoint: px.zeroPoint, outZeroPoint: py.zeroPoint, range: -128...127,
                                        mult: pool.ints(m.map(\.mult), name: name + "_mult"),
@@ -103,7 +104,7 @@ extension KernelBinding {
             let (pa, pb, py) = (try act(x[0]), try act(x[1]), try act(id))
             return [call("sp_add_int8", sp_add_int8, count, input(x[0], B.self), pa.scale, pa.zeroPoint, input(x[1], B.self), pb.scale,
                          pb.zeroPoint, py.scale, py.zeroPoint, output(id, B.self), core, cores)]
-        case .activation(let a):
+        case .activation(let a) where dtypes[id] == .int8:
             let p = try act(id)
             let hi = a == .relu ? 127 : QuantizedActivation.relu6.range(p).upperBound
             return [call("sp_clamp_int8", sp_clamp_int8, count, input(x[0], B.self), p.zeroPoint, hi, output(id, B.self), core, cores)]
@@ -116,7 +117,7 @@ extension KernelBinding {
                 return [call("sp_relu6_mask_int8", sp_relu6_mask_int8, count, input(x[0], B.self), p.zeroPoint,
                              QuantizedActivation.relu6.range(p).upperBound, output(id, UInt8.self), core, cores)]
             }
-        case .maxPool2d(let w):
+        case .maxPool2d(let w) where dtypes[id] == .int8:
             let s = window(w, input: graph[x[0]].type.shape, output: y.shape, for: id)
             return [call("sp_maxpool_fwd_int8", sp_maxpool_fwd_int8, s, input(x[0], B.self), output(id, B.self), Out<UInt8>(pointer: nil, c: .null),
                          core, cores)]
@@ -124,17 +125,17 @@ extension KernelBinding {
             let s = window(w, input: graph[x[0]].type.shape, output: y.shape, for: id)
             return [call("sp_maxpool_fwd_int8", sp_maxpool_fwd_int8, s, input(x[0], B.self), scratch(B.self, cType: "int8_t"),
                          output(id, UInt8.self), core, cores)]
-        case .avgPool2d(let w):
+        case .avgPool2d(let w) where dtypes[id] == .int8:
             let s = window(w, input: graph[x[0]].type.shape, output: y.shape, for: id)
             let (px, py) = (try act(x[0]), try act(id))
-            let m = FixedPointMultiplier(real: Double(px.scale) / (Double(py.scale) * Double(w.kernelH * w.kernelW)))
+            let m = try multiplier(Double(px.scale) / (Double(py.scale) * Double(w.kernelH * w.kernelW)), for: id)
             return [call("sp_avgpool_fwd_int8", sp_avgpool_fwd_int8, s, input(x[0], B.self), px.zeroPoint, m.mult, Int32(m.shift), py.zeroPoint,
                          output(id, B.self), core, cores)]
-        case .globalAvgPool:
+        case .globalAvgPool where dtypes[id] == .int8:
             let sh = graph[x[0]].type.shape
             let (positions, channels) = (Int32(sh[0] * sh[1]), Int32(sh[2]))
             let (px, py) = (try act(x[0]), try act(id))
-            let m = FixedPointMultiplier(real: Double(px.scale) / (Double(py.scale) * Double(positions)))
+            let m = try multiplier(Double(px.scale) / (Double(py.scale) * Double(positions)), for: id)
             return [call("sp_global_avgpool_fwd_int8", sp_global_avgpool_fwd_int8, positions, channels, input(x[0], B.self), px.zeroPoint, m.mult,
                          Int32(m.shift), py.zeroPoint, output(id, B.self), core, cores)]
         case .update(let optimizer):
@@ -242,6 +243,14 @@ extension KernelBinding {
         default:
             throw unsupported(id, "no fused int8 kernel for this gradient")
         }
+    }
+
+    /// A requantization multiplier the kernels can represent, or an error naming the layer.
+    private func multiplier(_ real: Double, for id: NodeID) throws(ModelError) -> FixedPointMultiplier {
+        guard real.isFinite, real >= 0, real < 0x1p31 else {
+            throw unsupported(id, "its requantization multiplier \(real) is out of range: the plan's scales are inconsistent")
+        }
+        return FixedPointMultiplier(real: real)
     }
 
     /// The scale and zero point of int8 activation `n`.

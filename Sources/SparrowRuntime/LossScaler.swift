@@ -3,9 +3,12 @@
 /// it out again (through the kernels' `grad_scale`).
 ///
 /// Static scaling keeps one scale. Dynamic scaling lowers the scale when a step's
-/// gradients overflow (that step is skipped, never applied with infinities) and
-/// raises it again after `growthInterval` clean steps. Every decision is recorded
-/// so a run can report how many steps it skipped — never silent NaN weights.
+/// gradients overflow and raises it again after `growthInterval` clean steps.
+/// An overflowing gradient is never applied: its update and every later update of
+/// that step are skipped (with updates deferred to the end of the step, the whole
+/// step; with updates right after each gradient, the layers updated before the
+/// overflow keep their finite updates). Every decision is recorded so a run can
+/// report how many steps overflowed — never silent NaN weights.
 public struct LossScaler: Hashable, Sendable {
     public enum Mode: Hashable, Sendable {
         case `static`

@@ -19,7 +19,8 @@ public struct CompileOptions: Hashable, Sendable {
     /// Frozen weights in flash (false keeps everything in the arena, for comparisons).
     public var frozenInFlash = true
     /// Apply each update inside its gradient kernel so weight and bias gradients are
-    /// never stored (only with reordered updates and without gradient accumulation).
+    /// never stored (only with reordered updates and without gradient accumulation;
+    /// not in FP16 plans, whose gradients are checked for overflow before their update).
     public var fuseUpdates = true
     /// Storage format of the plan and the kernels that run it.
     public var precision: Precision = .fp32

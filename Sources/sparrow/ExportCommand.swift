@@ -5,17 +5,17 @@ import Sparrow
 struct ExportCommand: Command {
     static let name = "export"
     static let summary = "Write a compiled plan as a standalone C project (kernels, generated model.c, host harness, Makefile) that trains bit-identically to the native runtime."
-    static let usage = "sparrow export --plan plan.json [--model M] [--weights W] -o DIR [--cores N] [--lr RATE] [--samples N]"
+    static let usage = "sparrow export --plan plan.json [--model M] [--weights W] -o DIR [--target T|none] [--no-build] [--cores N] [--lr RATE] [--samples N [--data DIR]]"
     static let specs: [OptionSpec] = [
         OptionSpec(name: "plan", valueName: "FILE", help: "The plan (sparrow compile --out; batch 1)."),
         OptionSpec(name: "model", valueName: "MODEL", help: "Zoo model name or architecture JSON the plan was compiled for.", defaultValue: "cnn-small"),
         OptionSpec(name: "weights", valueName: "FILE", help: "Initial weights (safetensors); default: seeded initialisation."),
         OptionSpec(name: "out", valueName: "DIR", help: "Output folder, also -o (created; an earlier export there is replaced)."),
-        OptionSpec(name: "cores", valueName: "N", help: "Cores the fork-join shim splits each kernel call over (at most the cores the plan was compiled for).", defaultValue: "1"),
+        OptionSpec(name: "cores", valueName: "N", help: "Cores the fork-join shim splits each kernel call over (at most the cores the plan was compiled for: sparrow compile --cores).", defaultValue: "1"),
         OptionSpec(name: "lr", valueName: "RATE", help: "Learning rate set by sparrow_init.", defaultValue: "0.01"),
         OptionSpec(name: "samples", valueName: "N", help: "Also write DIR/samples.bin with the first N training samples of --data for the host harness."),
         OptionSpec(name: "data", valueName: "DIR", help: "IDX dataset for --samples.", defaultValue: "datasets/fashion-mnist"),
-        OptionSpec(name: "target", valueName: "NAME", help: "MCU of the rv32 build (targets/NAME.json): its ISA, flash, L2 and L1.", defaultValue: Target.defaultName),
+        OptionSpec(name: "target", valueName: "NAME", help: "MCU of the rv32 build (targets/NAME.json or a target file): its ISA, flash, L2 and L1; 'none' writes the host project only.", defaultValue: Target.defaultName),
         OptionSpec(name: "no-build", valueName: nil, help: "Only write the project; do not build the rv32 image or report its sizes."),
     ]
     static let details = """
@@ -40,7 +40,8 @@ struct ExportCommand: Command {
         options.cores = try args.int("cores") ?? 1
         options.learningRate = try args.float("lr") ?? 0.01
         options.kernelSources = Resources.root.appendingPathComponent("Sources/CSparrowKernels")
-        options.target = try Resources.target(args.string("target") ?? Target.defaultName)
+        let targetName = args.string("target") ?? Target.defaultName
+        options.target = targetName == "none" ? nil : try Resources.target(targetName)
         let dir = URL(fileURLWithPath: out)
         let summary: ExportSummary
         do { summary = try exportProject(plan, model: model, to: dir, options: options) } catch { throw UsageError(error.description) }

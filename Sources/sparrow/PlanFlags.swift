@@ -15,6 +15,7 @@ enum PlanFlags {
         OptionSpec(name: "calibrate", valueName: "DIR", help: "int8 plans: IDX dataset whose first 512 training images calibrate activation ranges. Default: the shipped Fashion-MNIST for 28x28x1 models; 'none' plans memory only."),
         OptionSpec(name: "no-qas", valueName: nil, help: "int8 plans: update without quantization-aware scaling (for comparison)."),
         OptionSpec(name: "no-reorder", valueName: nil, help: "Run all updates after the backward pass instead of right after each gradient."),
+        OptionSpec(name: "cores", valueName: "N", help: "Cores the kernels will be split over (their scratch grows with it; sparrow export --cores up to N).", defaultValue: "1"),
     ]
 
     static func spec(_ a: Arguments, model: Model) throws -> UpdateSpec {
@@ -54,6 +55,8 @@ enum PlanFlags {
         c.optimizer = try optimizer(a)
         c.budget = try budget(a)
         c.reorderUpdates = !a.has("no-reorder")
+        c.cores = try a.int("cores") ?? 1
+        guard (1...64).contains(c.cores) else { throw UsageError("--cores must be in 1...64, got \(c.cores)") }
         guard let p = Precision(rawValue: a.string("dtype") ?? "fp32") else {
             throw UsageError("--dtype must be fp32, fp16 or int8, got '\(a.string("dtype") ?? "")'")
         }

@@ -84,7 +84,7 @@ func train(_ model: Model, data: (train: Dataset, test: Dataset), options: Train
     }
     if !quiet { note(table.render()) }
     if let s = trainer.lossScaler {
-        note("fp16 loss scaling: \(s.skippedSteps) of \(s.skippedSteps + s.appliedSteps) steps skipped for gradient overflow; scale now \(Int(s.scale))")
+        note("fp16 loss scaling: \(s.skippedSteps) of \(s.skippedSteps + s.appliedSteps) steps overflowed (their overflowing and later updates skipped); scale now \(Int(s.scale))")
     }
     if let svg {
         try AtomicFile.write(Data(curve.svg().utf8), to: svg)

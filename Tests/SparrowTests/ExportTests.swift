@@ -150,3 +150,43 @@ extension ExportTests {
         }
     }
 }
+
+extension ExportTests {
+    /// Node names that are hostile to C (comment ends, quotes, trigraphs, non-ASCII)
+    /// still give a project that builds warning-free and trains as the native runtime.
+    @Test func hostileNamesStillBuild() throws {
+        var b = ModelBuilder(name: "we*/ird \"model\"", seed: 3)
+        var x = try b.input(Shape(4, 4, 1))
+        x = try b.relu(try b.conv2d(x, outChannels: 2, kernel: 3, padding: 1, name: "c*/onv??/\"é"), name: "re\nlu")
+        x = try b.linear(try b.flatten(x), outFeatures: 3, name: "t_c_onv")
+        let model = try b.softmaxCrossEntropy(x)
+        let plan = try compilePlan(model, options: CompileOptions())
+        var rng = SeededGenerator(seed: 2)
+        let samples = try Dataset(name: "noise", sampleShape: [4, 4, 1], samples: (0..<3 * 16).map { _ in rng.nextUnitFloat() },
+                                  labels: [0, 1, 2], classCount: 3, classNames: nil)
+        try Self.checkBitIdentical(plan, model, samples: samples, steps: 3)
+    }
+
+    /// An export onto an existing file or a foreign folder is refused and leaves it alone.
+    @Test func exportNeverReplacesForeignFiles() throws {
+        let model = try Self.smallCNN()
+        let plan = try compilePlan(model, options: CompileOptions())
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sparrow-foreign-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("plan.json"), folder = dir.appendingPathComponent("firmware")
+        try Data("keep me".utf8).write(to: file)
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try Data("int main(void) { return 0; }".utf8).write(to: folder.appendingPathComponent("sparrow_model.c"))
+        for destination in [file, folder] {
+            #expect(throws: ExportError.self) { _ = try exportProject(plan, model: model, to: destination) }
+        }
+        #expect(try Data(contentsOf: file) == Data("keep me".utf8))
+        #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("sparrow_model.c").path))
+        // An earlier export is replaced.
+        let out = dir.appendingPathComponent("export")
+        _ = try exportProject(plan, model: model, to: out)
+        _ = try exportProject(plan, model: model, to: out)
+        #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("sparrow_model.c").path))
+    }
+}

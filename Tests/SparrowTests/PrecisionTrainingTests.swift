@@ -169,3 +169,21 @@ extension PrecisionTrainingTests {
         }
     }
 }
+
+extension PrecisionTrainingTests {
+    /// A plan file whose per-channel scales do not match the layer is refused with the field named.
+    @Test func quantizationScalesAreChecked() throws {
+        let model = try Self.pretrained()
+        let data = try Self.shipped(train: 32, test: 1)
+        let plan = try Self.plan(model, .int8, data: data.train)
+        var text = String(decoding: plan.encodedJSON(), as: UTF8.self)
+        // Drop the first scale of conv1.weight.
+        let key = "\"conv1.weight\": ["
+        let start = try #require(text.range(of: key))
+        let comma = try #require(text[start.upperBound...].firstIndex(of: ","))
+        text.removeSubrange(start.upperBound...comma)
+        #expect { _ = try TrainingPlan(decoding: Data(text.utf8), file: "edited.json") } throws: { e in
+            "\(e)".contains("conv1.weight") && "\(e)".contains("per-channel scales")
+        }
+    }
+}

@@ -61,11 +61,11 @@ static _Alignas(64) const uint8_t sparrow_flash[SPARROW_FLASH_BYTES] = {
 #define sparrow_scratch (sparrow_arena + 1664) /* kernel scratch, 576 B */
 
 /* constant tables: shapes, channel lists, scales, requantization */
-static const sp_conv2d_shape conv1_shape = {6, 6, 1, 6, 6, 4, 3, 3, 1, 1, 1, 1, 1};
-static const sp_pool_shape maxpool1_shape = {6, 6, 4, 3, 3, 2, 2, 2, 2, 0, 0};
+static const sp_conv2d_shape c_conv1_shape = {6, 6, 1, 6, 6, 4, 3, 3, 1, 1, 1, 1, 1};
+static const sp_pool_shape c_maxpool1_shape = {6, 6, 4, 3, 3, 2, 2, 2, 2, 0, 0};
 
 /* initial values of the arena's parameters (copied by sparrow_init) */
-static const uint8_t t_fc1_weight_initial[432] = {
+static const uint8_t i_fc1_weight[432] = {
     0xd5, 0x5b, 0xb1, 0xbe, 0x62, 0xed, 0xb5, 0x3e, 0x76, 0x12, 0x72, 0xbe, 0xe2, 0x73, 0x87, 0xbe,
     0x90, 0x95, 0xf0, 0x3d, 0x38, 0x82, 0xaf, 0x3e, 0x88, 0x47, 0xc5, 0xbd, 0x74, 0x95, 0xb8, 0xbe,
     0x3d, 0x3f, 0xc0, 0xbe, 0xe8, 0xde, 0x16, 0xbe, 0x8d, 0x7a, 0xd2, 0x3c, 0x3a, 0x14, 0x89, 0x3e,
@@ -94,7 +94,7 @@ static const uint8_t t_fc1_weight_initial[432] = {
     0xc1, 0x9f, 0x2d, 0xbe, 0x60, 0xfe, 0x2a, 0x3d, 0x63, 0xce, 0x03, 0xbd, 0xff, 0x67, 0x5d, 0xbe,
     0x7f, 0x17, 0xa6, 0x3e, 0x17, 0x61, 0xaa, 0xbe, 0x30, 0xc1, 0x41, 0xbe, 0x77, 0x7c, 0xc8, 0x3d,
 };
-static const uint8_t t_fc1_bias_initial[12] = {
+static const uint8_t i_fc1_bias[12] = {
     0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
 };
 
@@ -106,8 +106,8 @@ static void sparrow_copy(void *dst, const void *src, size_t n) {
 
 static void sparrow_load_initial(void) {
   for (size_t i = 0; i < sizeof sparrow_arena; i++) sparrow_arena[i] = 0;
-  sparrow_copy(t_fc1_weight, t_fc1_weight_initial, sizeof t_fc1_weight_initial);
-  sparrow_copy(t_fc1_bias, t_fc1_bias_initial, sizeof t_fc1_bias_initial);
+  sparrow_copy(t_fc1_weight, i_fc1_weight, sizeof i_fc1_weight);
+  sparrow_copy(t_fc1_bias, i_fc1_bias, sizeof i_fc1_bias);
 }
 
 /* ------------------------------------------------ kernel calls, in schedule order */
@@ -120,7 +120,7 @@ static sparrow_context sparrow_ctx;
 
 /* step 3 (forward) 'conv1': conv2d -> arena offset 928, 576 B */
 static void k0_conv1(int core_id, int num_cores) {
-  sp_conv2d_fwd_f32(&conv1_shape, t_input, t_conv1_weight, t_conv1_bias, t_conv1, ((float *)sparrow_scratch), core_id, num_cores);
+  sp_conv2d_fwd_f32(&c_conv1_shape, t_input, t_conv1_weight, t_conv1_bias, t_conv1, ((float *)sparrow_scratch), core_id, num_cores);
 }
 
 /* step 4 (forward) 'relu1': relu */
@@ -130,7 +130,7 @@ static void k1_relu1(int core_id, int num_cores) {
 
 /* step 5 (forward) 'maxpool1': maxpool2d -> arena offset 1504, 144 B */
 static void k2_maxpool1(int core_id, int num_cores) {
-  sp_maxpool_fwd_f32(&maxpool1_shape, t_relu1, t_maxpool1, NULL, core_id, num_cores);
+  sp_maxpool_fwd_f32(&c_maxpool1_shape, t_relu1, t_maxpool1, NULL, core_id, num_cores);
 }
 
 /* step 9 (forward) 'fc1': linear -> arena offset 448, 16 B */
@@ -163,7 +163,7 @@ static void k7_grad_fc1_bias(int core_id, int num_cores) {
 
 static float sparrow_learning_rate = 0x1.47ae14p-7f;
 static float sparrow_beta1_power = 1.0f, sparrow_beta2_power = 1.0f;
-static int32_t sparrow_steps, sparrow_skipped;
+static int32_t sparrow_skipped;
 
 void sparrow_set_learning_rate(float lr) { sparrow_learning_rate = lr; }
 int32_t sparrow_skipped_steps(void) { return sparrow_skipped; }
@@ -172,7 +172,6 @@ void sparrow_init(void) {
   sparrow_load_initial();
   sparrow_beta1_power = 1.0f;
   sparrow_beta2_power = 1.0f;
-  sparrow_steps = 0;
   sparrow_skipped = 0;
 }
 
@@ -188,7 +187,6 @@ static float sparrow_read_scalar(void) {
 float sparrow_loss(void) { return sparrow_read_scalar(); }
 
 float sparrow_train_step(const float *input, int32_t label) {
-  sparrow_steps += 1;
   sparrow_beta1_power *= 1.0f;
   sparrow_beta2_power *= 1.0f;
   sparrow_ctx.lr = sparrow_learning_rate;

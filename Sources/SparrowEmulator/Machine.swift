@@ -1,0 +1,178 @@
+import SparrowPlanner
+
+/// A PULP-style cluster as the emulator models it: `cores` RV32 harts sharing
+/// flash (read-only: code and constants), L2 (the plan's arena) and L1 (stacks,
+/// small state), plus Sparrow's platform registers. Host memory is exactly the
+/// target's sizes. Instructions are decoded once per address of the loaded
+/// code; the dispatch loop allocates nothing.
+public final class Machine {
+    public let target: Target
+    let extensions: Extensions
+    let cores: Int
+
+    // Memory regions: host buffers of exactly the target's sizes.
+    let flashBase: UInt32, flashSize: UInt32, flash: UnsafeMutableRawPointer
+    let l2Base: UInt32, l2Size: UInt32, l2: UnsafeMutableRawPointer
+    let l1Base: UInt32, l1Size: UInt32, l1: UnsafeMutableRawPointer
+    let peripherals: UInt32
+    static let peripheralBytes: UInt32 = 0x100
+
+    /// Decoded instructions, one slot per halfword of flash (decoded on first fetch).
+    let program: UnsafeMutablePointer<Instruction>
+    let decodedFlags: UnsafeMutablePointer<Bool>
+
+    // Hart state: integer and FP registers (32 each per core), pc, CSRs.
+    let x: UnsafeMutablePointer<UInt32>
+    let f: UnsafeMutablePointer<UInt32>
+    var pc: [UInt32]
+    var fflags: [UInt8]
+    var frm: [UInt8]
+    var mstatus: [UInt32]
+    /// Instructions retired per core.
+    public internal(set) var retired: [UInt64]
+    var waiting: [Bool]
+    var busy: [Bool]
+
+    // Platform state.
+    public private(set) var console: [UInt8] = []
+    public private(set) var exitCode: Int32?
+    public private(set) var step: Int?
+    var forkBody: UInt32 = 0
+    /// Called with the plan step each time the program writes the step-marker register.
+    public var onStep: ((Int) -> Void)?
+    /// Names what an address belongs to in fault reports (a plan tensor, a section).
+    public var describeAddress: ((UInt32) -> String?)?
+
+    public init(target: Target) {
+        self.target = target
+        extensions = Extensions(march: target.march)
+        cores = target.cores
+        func region(_ r: Target.MemoryRegion) -> (UInt32, UInt32, UnsafeMutableRawPointer) {
+            let p = UnsafeMutableRawPointer.allocate(byteCount: r.bytes, alignment: 64)
+            p.initializeMemory(as: UInt8.self, repeating: 0, count: r.bytes)
+            return (r.origin, UInt32(r.bytes), p)
+        }
+        (flashBase, flashSize, flash) = region(target.flash)
+        (l2Base, l2Size, l2) = region(target.l2)
+        (l1Base, l1Size, l1) = region(target.l1)
+        peripherals = target.peripherals
+        let slots = Int(flashSize / 2)
+        program = .allocate(capacity: slots)
+        program.initialize(repeating: .illegal, count: slots)
+        decodedFlags = .allocate(capacity: slots)
+        decodedFlags.initialize(repeating: false, count: slots)
+        x = .allocate(capacity: 32 * cores)
+        x.initialize(repeating: 0, count: 32 * cores)
+        f = .allocate(capacity: 32 * cores)
+        f.initialize(repeating: 0, count: 32 * cores)
+        pc = Array(repeating: 0, count: cores)
+        fflags = Array(repeating: 0, count: cores)
+        frm = Array(repeating: 0, count: cores)
+        mstatus = Array(repeating: 0, count: cores)
+        retired = Array(repeating: 0, count: cores)
+        waiting = Array(repeating: false, count: cores)
+        busy = Array(repeating: false, count: cores)
+    }
+
+    deinit {
+        flash.deallocate()
+        l2.deallocate()
+        l1.deallocate()
+        program.deinitialize(count: Int(flashSize / 2))
+        program.deallocate()
+        decodedFlags.deallocate()
+        x.deallocate()
+        f.deallocate()
+    }
+
+    /// Total instructions retired by all cores.
+    public var instructions: UInt64 { retired.reduce(0, +) }
+
+    // MARK: Loading and host access
+
+    /// The host address of `length` bytes at `address`, if they lie in one region.
+    func host(_ address: UInt32, _ length: UInt32) -> (UnsafeMutableRawPointer, writable: Bool)? {
+        if address &- l2Base < l2Size, address &- l2Base + length <= l2Size { return (l2 + Int(address &- l2Base), true) }
+        if address &- l1Base < l1Size, address &- l1Base + length <= l1Size { return (l1 + Int(address &- l1Base), true) }
+        if address &- flashBase < flashSize, address &- flashBase + length <= flashSize { return (flash + Int(address &- flashBase), false) }
+        return nil
+    }
+
+    /// Copies bytes into memory (loading an image: flash is writable from the host).
+    public func write(_ bytes: [UInt8], at address: UInt32) throws(LoadError) {
+        guard !bytes.isEmpty else { return }
+        guard let (p, _) = host(address, UInt32(bytes.count)) else {
+            throw LoadError(detail: String(format: "%d bytes at 0x%08x are outside the target's memories", bytes.count, address))
+        }
+        bytes.withUnsafeBytes { p.copyMemory(from: $0.baseAddress!, byteCount: bytes.count) }
+    }
+
+    /// Bytes of memory (for reading results).
+    public func read(_ address: UInt32, count: Int) -> [UInt8]? {
+        guard count > 0 else { return [] }
+        guard let (p, _) = host(address, UInt32(count)) else { return nil }
+        return Array(UnsafeRawBufferPointer(start: p, count: count))
+    }
+
+    /// Resets every hart to `entry` (all running; the program parks the others).
+    public func reset(entry: UInt32) {
+        for c in 0..<cores {
+            pc[c] = entry
+            for r in 0..<32 { x[c * 32 + r] = 0; f[c * 32 + r] = 0 }
+            fflags[c] = 0
+            frm[c] = 0
+            mstatus[c] = 0
+            retired[c] = 0
+            waiting[c] = false
+            busy[c] = false
+        }
+        console = []
+        exitCode = nil
+        step = nil
+    }
+
+    func fault(_ kind: EmulatorFault.Kind, core: Int, instruction: Instruction, address: UInt32? = nil) -> EmulatorFault {
+        EmulatorFault(kind: kind, core: core, pc: pc[core], instruction: instruction.raw, address: address, step: step,
+                      location: address.flatMap { describeAddress?($0) })
+    }
+
+    // MARK: Platform registers
+
+    /// A store to the platform registers. Returns false if the offset is not a register.
+    func platformStore(_ offset: UInt32, _ value: UInt32, core: Int) -> Bool {
+        switch offset {
+        case 0: exitCode = Int32(bitPattern: value)
+        case 4: console.append(UInt8(truncatingIfNeeded: value))
+        case 8:
+            step = Int(Int32(bitPattern: value))
+            onStep?(Int(Int32(bitPattern: value)))
+        case 12:
+            forkBody = value
+            for c in 1..<max(cores, 1) where c < cores {
+                waiting[c] = false
+                busy[c] = true
+            }
+        case 16: busy[core] = false
+        default: return false
+        }
+        return true
+    }
+
+    /// A load from the platform registers: nil if the offset is not a register,
+    /// `.stall` while a join waits for the other cores.
+    enum PlatformRead { case value(UInt32), stall }
+    func platformLoad(_ offset: UInt32, core: Int) -> PlatformRead? {
+        switch offset {
+        case 12: return .value(forkBody)
+        case 16: return busy.contains(true) ? .stall : .value(0)
+        case 20: return .value(UInt32(cores))
+        default: return nil
+        }
+    }
+}
+
+/// An image that cannot be loaded.
+public struct LoadError: Error, Hashable, Sendable, CustomStringConvertible {
+    public var detail: String
+    public var description: String { detail }
+}
