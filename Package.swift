@@ -30,7 +30,7 @@ let package = Package(
         .target(name: "SparrowEmulator", dependencies: ["SparrowPlanner"], swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
         .target(
             name: "Sparrow",
-            dependencies: ["SparrowIR", "SparrowAutodiff", "SparrowPlanner", "SparrowRuntime", "SparrowData", "SparrowExport"]),
+            dependencies: ["SparrowIR", "SparrowAutodiff", "SparrowPlanner", "SparrowRuntime", "SparrowData", "SparrowExport", "SparrowEmulator"]),
         .executableTarget(name: "sparrow", dependencies: ["Sparrow"]),
 
         .testTarget(name: "SparrowIRTests", dependencies: ["SparrowIR"]),
@@ -39,7 +39,7 @@ let package = Package(
         .testTarget(name: "CSparrowKernelsTests", dependencies: ["CSparrowKernels"]),
         .testTarget(name: "SparrowDataTests", dependencies: ["SparrowData"]),
         .testTarget(name: "SparrowRuntimeTests", dependencies: ["SparrowRuntime"]),
-        .testTarget(name: "SparrowEmulatorTests", dependencies: ["SparrowEmulator", "SparrowExport"]),
+        .testTarget(name: "SparrowEmulatorTests", dependencies: ["SparrowEmulator", "SparrowExport", "Sparrow"]),
         .testTarget(name: "SparrowTests", dependencies: ["Sparrow"]),
     ]
 )

@@ -155,10 +155,14 @@ extension Machine {
                 return .fault(fault(.breakpoint, core: c, instruction: i))
             case .mret: break
             case .wfi:
-                pc = next
-                retired += 1
-                waiting[c] = true
-                return .waiting
+                if pendingWake[c] {
+                    pendingWake[c] = false  // the event came first: no sleep
+                } else {
+                    pc = next
+                    retired += 1
+                    waiting[c] = true
+                    return .waiting
+                }
             case .csrrw, .csrrs, .csrrc, .csrrwi, .csrrsi, .csrrci:
                 let csr = UInt32(bitPattern: i.imm) & 0xFFF
                 guard let old = readCSR(csr, core: c) else { return illegal(c, pc, i) }

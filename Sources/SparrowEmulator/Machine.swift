@@ -31,6 +31,8 @@ public final class Machine {
     /// Instructions retired per core.
     public internal(set) var retired: [UInt64]
     var waiting: [Bool]
+    /// A wake-up that arrived while the core was not waiting: its next `wfi` returns at once.
+    var pendingWake: [Bool]
     var busy: [Bool]
 
     // Platform state.
@@ -38,6 +40,8 @@ public final class Machine {
     public private(set) var exitCode: Int32?
     public private(set) var step: Int?
     var forkBody: UInt32 = 0
+    /// Cores a fork wakes (cores 1..<team), written before the fork.
+    var team: Int = 1
     /// Called with the plan step each time the program writes the step-marker register.
     public var onStep: ((Int) -> Void)?
     /// Names what an address belongs to in fault reports (a plan tensor, a section).
@@ -71,6 +75,7 @@ public final class Machine {
         mstatus = Array(repeating: 0, count: cores)
         retired = Array(repeating: 0, count: cores)
         waiting = Array(repeating: false, count: cores)
+        pendingWake = Array(repeating: false, count: cores)
         busy = Array(repeating: false, count: cores)
     }
 
@@ -124,11 +129,14 @@ public final class Machine {
             mstatus[c] = 0
             retired[c] = 0
             waiting[c] = false
+            pendingWake[c] = false
             busy[c] = false
         }
         console = []
         exitCode = nil
         step = nil
+        forkBody = 0
+        team = 1
     }
 
     func fault(_ kind: EmulatorFault.Kind, core: Int, instruction: Instruction, address: UInt32? = nil) -> EmulatorFault {
@@ -148,11 +156,12 @@ public final class Machine {
             onStep?(Int(Int32(bitPattern: value)))
         case 12:
             forkBody = value
-            for c in 1..<max(cores, 1) where c < cores {
-                waiting[c] = false
+            for c in 1..<max(team, 1) where c < cores {
+                if waiting[c] { waiting[c] = false } else { pendingWake[c] = true }
                 busy[c] = true
             }
         case 16: busy[core] = false
+        case 24: team = Int(min(value, UInt32(cores)))
         default: return false
         }
         return true
@@ -166,6 +175,7 @@ public final class Machine {
         case 12: return .value(forkBody)
         case 16: return busy.contains(true) ? .stall : .value(0)
         case 20: return .value(UInt32(cores))
+        case 24: return .value(UInt32(team))
         default: return nil
         }
     }

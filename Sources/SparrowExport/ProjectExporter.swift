@@ -59,7 +59,7 @@ public func exportProject(_ plan: TrainingPlan, model: Model, to directory: URL,
             try fm.createDirectory(at: staging.appendingPathComponent("rv32"), withIntermediateDirectories: true)
             generated += [("rv32/platform.h", RV32Files.platform(t)), ("rv32/link.ld", RV32Files.linkerScript(t)),
                           ("rv32/start.S", RV32Files.start), ("rv32/main.c", RV32Files.main), ("rv32/samples.S", RV32Files.samples),
-                          ("rv32/libc.c", RV32Files.libc)]
+                          ("rv32/libc.c", RV32Files.libc), ("rv32/cluster.c", RV32Files.cluster)]
         }
         generated.append((exportMarker, "Written by sparrow export; a later export may replace this folder.\n"))
         for (name, text) in generated {

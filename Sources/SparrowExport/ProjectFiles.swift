@@ -195,7 +195,7 @@ enum ProjectFiles {
             RV32_CC ?= clang
             RV32 = build/rv32
             RV32_FLAGS = --target=riscv32-unknown-elf -march=\(t.march) -mabi=\(t.mabi) -mno-relax -ffreestanding -fno-builtin -nostdlib -include rv32/platform.h
-            RV32_OBJECTS = $(patsubst %.c,$(RV32)/%.o,$(wildcard kernels/*.c) sparrow_model.c rv32/main.c rv32/libc.c) $(RV32)/rv32/start.o $(RV32)/rv32/samples.o
+            RV32_OBJECTS = $(patsubst %.c,$(RV32)/%.o,$(wildcard kernels/*.c) sparrow_model.c rv32/main.c rv32/libc.c rv32/cluster.c) $(RV32)/rv32/start.o $(RV32)/rv32/samples.o
 
             rv32: sparrow.elf
 

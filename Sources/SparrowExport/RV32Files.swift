@@ -26,7 +26,12 @@ enum RV32Files {
         /* Sparrow's platform registers (the emulator implements them):
          *   +0  exit: writing a value ends the run with that exit code
          *   +4  console: writing a byte prints it
-         *   +8  step marker: the plan step about to run (profiling) */
+         *   +8  step marker: the plan step about to run (profiling)
+         *   +12 fork: writing a function address wakes cores 1..team-1 (parked in wfi),
+         *       which call it as body(core_id, team); reading gives that address
+         *   +16 join: reading waits until every woken core has written +16 (done)
+         *   +20 cores of the cluster (read)
+         *   +24 team size of the next fork (written before +12) */
         #define SPARROW_PERIPHERALS \(hex(t.peripherals))
         #define SPARROW_STACK_BYTES \(t.stackBytes)
         #define SPARROW_REG(offset) (*(volatile unsigned int *)(SPARROW_PERIPHERALS + (offset)))
@@ -34,6 +39,8 @@ enum RV32Files {
         /* The plan's arena lives in L2; everything else of the program in L1. */
         #define SPARROW_ARENA_ATTRIBUTE __attribute__((section(".l2")))
         #define SPARROW_STEP_MARKER(step) (SPARROW_REG(8) = (unsigned int)(step))
+        /* Kernel calls fork over the cluster (rv32/cluster.c). */
+        #define SPARROW_PARALLEL sparrow_cluster_fork
 
         #endif /* SPARROW_PLATFORM_H */
 
@@ -109,8 +116,15 @@ enum RV32Files {
         sw      a0, 0(t1)               # exit register: the run ends here
     5:  wfi
         j       5b
-    park:                               # cores 1..N-1: woken by the cluster runtime (serial build: never)
+    park:                               # cores 1..N-1: run forked kernel slices (rv32/cluster.c)
         wfi
+        li      t1, SPARROW_PERIPHERALS
+        lw      t2, 12(t1)              # the forked body
+        csrr    a0, mhartid             # body(core_id, team size)
+        lw      a1, 24(t1)
+        jalr    t2
+        li      t1, SPARROW_PERIPHERALS
+        sw      zero, 16(t1)            # done
         j       park
 
     """
@@ -168,6 +182,23 @@ enum RV32Files {
     sparrow_samples:
         .incbin "samples.bin"
     sparrow_samples_end:
+
+    """
+
+    /// The fork-join of `sparrow_parallel` on the cluster: wake cores 1..team-1 on
+    /// the body, run slice 0 here, wait for the others.
+    static let cluster = """
+    /* cluster.c — fork-join over the cluster's cores through Sparrow's platform registers (generated). */
+    #include <stdint.h>
+
+    void sparrow_cluster_fork(void (*body)(int core_id, int num_cores));
+
+    void sparrow_cluster_fork(void (*body)(int core_id, int num_cores)) {
+      SPARROW_REG(24) = SPARROW_NUM_CORES;
+      SPARROW_REG(12) = (unsigned int)(uintptr_t)body;
+      body(0, SPARROW_NUM_CORES);
+      (void)SPARROW_REG(16);
+    }
 
     """
 

@@ -70,7 +70,7 @@ enum RV32 {
         try start.write(to: dir.appendingPathComponent("start.S"), atomically: true, encoding: .utf8)
         try linkerScript.write(to: dir.appendingPathComponent("link.ld"), atomically: true, encoding: .utf8)
         let args = ["--target=riscv32-unknown-elf", "-march=\(march)", "-mabi=ilp32f", "-mno-relax", "-ffreestanding", "-nostdlib",
-                    "-fuse-ld=lld", "-Wl,-T,link.ld", "-ffp-contract=off", "start.S", "prog.c", "-o", "prog.elf"] + flags
+                    "-fuse-ld=lld", "-Wl,-T,link.ld", "-ffp-contract=off", "-fno-math-errno", "start.S", "prog.c", "-o", "prog.elf"] + flags
         let p = Process()
         p.executableURL = URL(fileURLWithPath: clang)
         p.arguments = args

@@ -1,0 +1,92 @@
+import Foundation
+
+/// What running a plan's exported rv32 image in the emulator produced.
+public struct EmulationResult: Sendable {
+    public var steps: Int
+    /// Loss of each step, as the device computed it.
+    public var losses: [Float]
+    /// Trainable parameters and optimizer state as stored in the emulated arena, by tensor name.
+    public var state: [String: [UInt8]]
+    public var instructions: UInt64
+    public var instructionsPerCore: [UInt64]
+    /// Host seconds spent emulating (building excluded).
+    public var seconds: Double
+    public var console: String
+    /// Million simulated instructions per host second.
+    public var mips: Double { seconds > 0 ? Double(instructions) / seconds / 1e6 : 0 }
+}
+
+/// Exports `plan` for `target`, builds its rv32 image with `compiler` (samples linked
+/// in, `steps` training steps cycling through them, `cores` cores), loads it into
+/// a `Machine` and runs it to the end. Faults are thrown as `EmulatorFault`s that
+/// name the plan step and the tensor an address belongs to.
+public func emulatePlan(_ plan: TrainingPlan, model: Model, samples: [[Float]], labels: [Int32], steps: Int, target: Target,
+                        cores: Int = 1, compiler: String, learningRate: Float = 0.01,
+                        instructionLimit: UInt64 = 20_000_000_000) throws -> EmulationResult {
+    precondition(!samples.isEmpty && samples.count == labels.count && steps >= 1, "emulatePlan: samples, labels and steps")
+    guard cores <= target.cores else { throw ExportError.unsupported("target '\(target.name)' has \(target.cores) cores, not \(cores)") }
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sparrow-emulate-\(UUID().uuidString)")
+    defer { try? FileManager.default.removeItem(at: dir) }
+    var options = ExportOptions()
+    options.target = target
+    options.cores = cores
+    options.learningRate = learningRate
+    _ = try exportProject(plan, model: model, to: dir, options: options)
+    try HarnessFiles.samples(samples, labels: labels).write(to: dir.appendingPathComponent("samples.bin"))
+    _ = try runMake(["-j2", "rv32", "RV32_CC=\(compiler)", "CORES=\(cores)", "CFLAGS=-O2 -DSPARROW_RV32_STEPS=\(steps)"], in: dir)
+    let image = try ELFImage([UInt8](try Data(contentsOf: dir.appendingPathComponent("sparrow.elf"))))
+    let machine = Machine(target: target)
+    try machine.load(image)
+    guard let arena = image.symbols["sparrow_arena"]?.address, let lossTable = image.symbols["sparrow_rv32_losses"]?.address else {
+        throw ExportError.build("the rv32 image lacks the sparrow_arena or sparrow_rv32_losses symbol")
+    }
+    let memory = plan.memory, graph = plan.graph
+    machine.describeAddress = { [unowned machine] address in
+        describe(address, arena: arena, plan: plan, step: machine.step)
+    }
+    let t0 = Date()
+    let stop = machine.run(limit: instructionLimit)
+    let seconds = Date().timeIntervalSince(t0)
+    switch stop {
+    case .fault(let f): throw f
+    case .exited(let code) where code != 0:
+        throw ExportError.build("the rv32 harness exited with code \(code) (1: malformed samples, 2: samples of the wrong size)")
+    case .exited: break
+    }
+    var state: [String: [UInt8]] = [:]
+    for id in graph.ids {
+        let isState: Bool
+        switch graph[id].op {
+        case .optimizerState: isState = true
+        case .parameter: isState = plan.training.trainable.contains(id)
+        default: isState = false
+        }
+        guard isState else { continue }
+        let size = memory.dtypes[id].byteCount(elements: graph[id].type.shape.elementCount)
+        state[graph[id].name] = machine.read(arena &+ UInt32(memory.offsets[id]), count: size) ?? []
+    }
+    let lossBytes = machine.read(lossTable, count: 4 * steps) ?? []
+    let losses = stride(from: 0, to: lossBytes.count, by: 4).map { k in
+        Float(bitPattern: UInt32(lossBytes[k]) | UInt32(lossBytes[k + 1]) << 8 | UInt32(lossBytes[k + 2]) << 16 | UInt32(lossBytes[k + 3]) << 24)
+    }
+    return EmulationResult(steps: steps, losses: losses, state: state, instructions: machine.instructions,
+                           instructionsPerCore: machine.retired, seconds: seconds, console: String(decoding: machine.console, as: UTF8.self))
+}
+
+/// The plan tensor (live at `step`) an arena address belongs to, or the region.
+private func describe(_ address: UInt32, arena: UInt32, plan: TrainingPlan, step: Int?) -> String? {
+    let m = plan.memory, g = plan.graph
+    guard address >= arena, address < arena &+ UInt32(m.peakSRAM) else { return nil }
+    let offset = Int(address - arena)
+    if offset >= m.scratchOffset && offset < m.scratchOffset + m.scratchSize { return "kernel scratch" }
+    let candidates = g.ids.filter { id in
+        m.regions[id] == .sram && offset >= m.offsets[id] && offset < m.offsets[id] + m.sizes[id]
+    }
+    if let s = step, let live = candidates.first(where: { m.lifetimes[$0].contains(s) }) {
+        return "arena offset \(offset), tensor '\(g[live].name)' (live \(m.lifetimes[live].lowerBound)–\(m.lifetimes[live].upperBound))"
+    }
+    if let any = candidates.first {
+        return "arena offset \(offset), tensor '\(g[any].name)', not live at this step (plan overlap or stale read)"
+    }
+    return "arena offset \(offset), outside every tensor of the plan"
+}

@@ -1,0 +1,67 @@
+import Foundation
+import Testing
+import Sparrow
+
+/// The exported plan, compiled for rv32 and run in the emulator, trains bit for
+/// bit as the native runtime does, on 1 core and on the target's 8.
+@Suite struct PlanEmulationTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    static func smallCNN() throws -> Model {
+        try ModelFile.load(architecture: root.appendingPathComponent("models/cnn-small.json"),
+                           weights: root.appendingPathComponent("models/cnn-small.safetensors"))
+    }
+
+    static func shipped(_ n: Int) throws -> ([[Float]], [Int32]) {
+        let dir = root.appendingPathComponent("datasets/fashion-mnist").path
+        let d = try Dataset.loadIDX(images: dir + "/train-images-idx3-ubyte.gz", labels: dir + "/train-labels-idx1-ubyte.gz").subset(0..<n)
+        return ((0..<n).map { Array(d.sample(at: $0)) }, Array(d.labels.prefix(n)))
+    }
+
+    static func defaultTarget() throws -> Target {
+        try #require(try Target.named(Target.defaultName, in: root.appendingPathComponent("targets")))
+    }
+
+    /// Native bytes of every trained tensor after `steps` steps, and the losses.
+    static func native(_ plan: TrainingPlan, _ model: Model, _ samples: [[Float]], _ labels: [Int32], steps: Int, cores: Int)
+        throws -> (state: [String: [UInt8]], losses: [Float]) {
+        var o = TrainingOptions()
+        o.batchSize = 1
+        o.optimizer = plan.training.optimizer
+        o.cores = cores
+        let t = try Trainer(plan: plan, model: model, options: o)
+        var losses: [Float] = []
+        for s in 0..<steps {
+            let k = s % samples.count
+            let r = t.trainBatch(count: 1, learningRate: 0.01) { _, feed in samples[k].withUnsafeBufferPointer { feed($0, labels[k]) } }
+            losses.append(Float(r.loss))
+        }
+        var state: [String: [UInt8]] = [:]
+        for (p, _) in plan.training.gradients { state[plan.graph[p].name] = t.storedBytes(p) }
+        return (state, losses)
+    }
+
+    @Test(arguments: [(Precision.fp32, 1), (.fp32, 8), (.fp16, 8), (.int8, 8)])
+    func smallCNNTrainsBitIdenticallyInTheEmulator(_ precision: Precision, _ cores: Int) throws {
+        let model = try Self.smallCNN()
+        let (samples, labels) = try Self.shipped(4)
+        var c = CompileOptions()
+        c.spec = DefaultSpecs.sparse(for: model)
+        c.precision = precision
+        c.cores = cores
+        if precision == .int8 {
+            let d = try Dataset(name: "cal", sampleShape: [28, 28, 1], samples: samples.flatMap { $0 }, labels: labels, classCount: 10, classNames: nil)
+            c.calibration = try calibrate(model, on: d, samples: 4)
+        }
+        let plan = try compilePlan(model, options: c)
+        let steps = 3
+        let r = try emulatePlan(plan, model: model, samples: samples, labels: labels, steps: steps, target: try Self.defaultTarget(),
+                                cores: cores, compiler: toolchainClang() ?? "clang")
+        let n = try Self.native(plan, model, samples, labels, steps: steps, cores: cores)
+        print("[PlanEmulationTests] cnn-small \(precision.rawValue) on \(cores) core(s): \(r.instructions) instructions in \(String(format: "%.2f", r.seconds)) s = \(String(format: "%.1f", r.mips)) MIPS; per core \(r.instructionsPerCore)")
+        #expect(r.losses.map(\.bitPattern) == n.losses.map(\.bitPattern), "losses differ: \(r.losses) vs \(n.losses)")
+        for (name, bytes) in n.state {
+            #expect(r.state[name] == bytes, "\(name) differs after \(steps) steps")
+        }
+    }
+}
