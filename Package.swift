@@ -27,7 +27,7 @@ let package = Package(
             name: "SparrowRuntime",
             dependencies: ["SparrowIR", "SparrowAutodiff", "SparrowPlanner", "CSparrowKernels", "SparrowData"]),
         .target(name: "SparrowExport", dependencies: ["SparrowIR", "SparrowAutodiff", "SparrowPlanner", "SparrowRuntime"]),
-        .target(name: "SparrowEmulator", dependencies: ["SparrowPlanner"], swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
+        .target(name: "SparrowEmulator", dependencies: ["SparrowPlanner"], swiftSettings: [.unsafeFlags(["-Ounchecked", "-enforce-exclusivity=unchecked"])]),
         .target(
             name: "Sparrow",
             dependencies: ["SparrowIR", "SparrowAutodiff", "SparrowPlanner", "SparrowRuntime", "SparrowData", "SparrowExport", "SparrowEmulator"]),

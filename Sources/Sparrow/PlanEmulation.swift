@@ -22,7 +22,7 @@ public struct EmulationResult: Sendable {
 /// name the plan step and the tensor an address belongs to.
 public func emulatePlan(_ plan: TrainingPlan, model: Model, samples: [[Float]], labels: [Int32], steps: Int, target: Target,
                         cores: Int = 1, compiler: String, learningRate: Float = 0.01,
-                        instructionLimit: UInt64 = 20_000_000_000) throws -> EmulationResult {
+                        instructionLimit: UInt64 = 20_000_000_000, progress: ((Int) -> Void)? = nil) throws -> EmulationResult {
     precondition(!samples.isEmpty && samples.count == labels.count && steps >= 1, "emulatePlan: samples, labels and steps")
     guard cores <= target.cores else { throw ExportError.unsupported("target '\(target.name)' has \(target.cores) cores, not \(cores)") }
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sparrow-emulate-\(UUID().uuidString)")
@@ -44,6 +44,15 @@ public func emulatePlan(_ plan: TrainingPlan, model: Model, samples: [[Float]], 
     machine.describeAddress = { [unowned machine] address in
         describe(address, arena: arena, plan: plan, step: machine.step)
     }
+    // A training step starts where the step markers go back to an earlier plan step.
+    var last = Int.max, started = 0
+    machine.onStep = { s in
+        if s < last {
+            if started > 0 { progress?(started) }
+            started += 1
+        }
+        last = s
+    }
     let t0 = Date()
     let stop = machine.run(limit: instructionLimit)
     let seconds = Date().timeIntervalSince(t0)
@@ -51,7 +60,7 @@ public func emulatePlan(_ plan: TrainingPlan, model: Model, samples: [[Float]], 
     case .fault(let f): throw f
     case .exited(let code) where code != 0:
         throw ExportError.build("the rv32 harness exited with code \(code) (1: malformed samples, 2: samples of the wrong size)")
-    case .exited: break
+    case .exited: progress?(steps)
     }
     var state: [String: [UInt8]] = [:]
     for id in graph.ids {

@@ -17,6 +17,38 @@ extension Machine {
         @inline(__always) func setH(_ r: FloatUnit.Result) { f[rd] = 0xFFFF_0000 | r.bits; fflags[c] |= r.flags }
         @inline(__always) func setX(_ r: FloatUnit.Result) { x[rd] = r.bits; fflags[c] |= r.flags }
         func rounding() -> RoundingMode? { mode }
+        // Fast path: single precision, round to nearest even, a normal result. The
+        // host's IEEE arithmetic gives the same correctly rounded bits; only
+        // exactness decides the flags (overflow, underflow and NaN take the slow path).
+        if rmField == 0 {
+            let a = Float(bitPattern: s(i.rs1)), b = Float(bitPattern: s(i.rs2))
+            switch i.op {
+            case .faddS, .fsubS:
+                let b2 = i.op == .fsubS ? -b : b
+                let r = a + b2
+                if r.isNormal {
+                    let (sum, e) = exactSum(Double(a), Double(b2))
+                    f[rd] = r.bitPattern
+                    if e != 0 || Double(r) != sum { fflags[c] |= FPFlag.inexact }
+                    return true
+                }
+            case .fmulS:
+                let r = a * b
+                if r.isNormal {
+                    f[rd] = r.bitPattern
+                    if Double(r) != Double(a) * Double(b) { fflags[c] |= FPFlag.inexact }
+                    return true
+                }
+            case .fdivS:
+                let r = a / b
+                if r.isNormal {
+                    f[rd] = r.bitPattern
+                    if Double(r) * Double(b) != Double(a) { fflags[c] |= FPFlag.inexact }
+                    return true
+                }
+            default: break
+            }
+        }
         switch i.op {
         // Single precision
         case .faddS, .fsubS:

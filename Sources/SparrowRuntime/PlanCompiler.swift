@@ -38,6 +38,14 @@ public struct CompileOptions: Hashable, Sendable {
     public init() {}
 }
 
+/// The most kernel cores (up to `limit`) whose scratch fits the plan's: a plan
+/// compiled for N cores runs on any number up to N.
+public func maxCores(of plan: TrainingPlan, upTo limit: Int) -> Int {
+    var best = 1
+    for n in 1...max(limit, 1) where scratchBytes(plan.graph, cores: n, precision: plan.memory.precision) <= plan.memory.scratchSize { best = n }
+    return best
+}
+
 /// Compiles `model` into a training plan: resolves the spec, derives the
 /// training graph, plans memory (scratch sized by the kernels for `cores`),
 /// and checks the budget.

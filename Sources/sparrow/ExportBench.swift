@@ -30,7 +30,7 @@ struct ExportBench {
             if name == "cnn-small" {
                 model = try Resources.loadModel(name, weights: Resources.root.appendingPathComponent("models/cnn-small.safetensors").path, seed: 0)
             }
-            let (samples, labels) = try Self.samples(for: model, count: steps)
+            let (samples, labels) = try Self.samples(for: model, count: steps, data: nil)
             for precision in Precision.allCases {
                 var c = CompileOptions()
                 c.spec = DefaultSpecs.sparse(for: model)
@@ -70,11 +70,12 @@ struct ExportBench {
         model.graph.ids(where: { $0 == .input }).first.map { model.graph[$0].type.shape.dims } ?? []
     }
 
-    /// The first shipped images for 28×28×1 models, seeded noise (seed 5) for the others.
-    static func samples(for model: Model, count: Int) throws -> ([[Float]], [Int32]) {
+    /// The first images of `data` (default: the shipped Fashion-MNIST) for 28×28×1
+    /// models, seeded noise (seed 5) for the others.
+    static func samples(for model: Model, count: Int, data: URL?) throws -> ([[Float]], [Int32]) {
         let shape = inputShape(model)
         if shape == [28, 28, 1] {
-            let d = try Resources.loadIDXDirectory(Resources.fashionMNIST, limitTrain: count, limitTest: 1).train
+            let d = try Resources.loadIDXDirectory(data ?? Resources.fashionMNIST, limitTrain: count, limitTest: 1).train
             return ((0..<d.count).map { Array(d.sample(at: $0)) }, Array(d.labels.prefix(d.count)))
         }
         var rng = SeededGenerator(seed: 5)

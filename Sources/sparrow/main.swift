@@ -3,7 +3,7 @@ import Sparrow
 
 /// The `sparrow` command-line tool. Exit codes: 0 success, 1 user error (bad
 /// options or input files; the message says what to fix), 2 internal error.
-let commands: [any Command.Type] = [DemoCommand.self, TrainCommand.self, EvalCommand.self, InfoCommand.self, CompileCommand.self, PlanCommand.self, ExportCommand.self, SearchCommand.self, BenchCommand.self]
+let commands: [any Command.Type] = [DemoCommand.self, TrainCommand.self, EvalCommand.self, InfoCommand.self, CompileCommand.self, PlanCommand.self, ExportCommand.self, EmulateCommand.self, SearchCommand.self, BenchCommand.self]
 
 @MainActor func topLevelHelp() -> String {
     var lines = ["sparrow — compile, train and measure CNN training for microcontrollers", "",
@@ -17,7 +17,7 @@ let commands: [any Command.Type] = [DemoCommand.self, TrainCommand.self, EvalCom
 func exitCode(for error: Error) -> Int32 {
     switch error {
     case is UsageError, is ModelFileError, is DataError, is RuntimeError, is AutodiffError, is ModelError, is GraphError,
-         is SpecError, is BudgetError, is PlanFileError, is SpecSearch.NothingFits:
+         is SpecError, is BudgetError, is PlanFileError, is SpecSearch.NothingFits, is ExportError, is TargetError, is EmulatorFault, is LoadError:
         return 1
     default:
         return 2

@@ -14,7 +14,12 @@
 /* Sparrow's platform registers (the emulator implements them):
  *   +0  exit: writing a value ends the run with that exit code
  *   +4  console: writing a byte prints it
- *   +8  step marker: the plan step about to run (profiling) */
+ *   +8  step marker: the plan step about to run (profiling)
+ *   +12 fork: writing a function address wakes cores 1..team-1 (parked in wfi),
+ *       which call it as body(core_id, team); reading gives that address
+ *   +16 join: reading waits until every woken core has written +16 (done)
+ *   +20 cores of the cluster (read)
+ *   +24 team size of the next fork (written before +12) */
 #define SPARROW_PERIPHERALS 0x1A000000
 #define SPARROW_STACK_BYTES 4096
 #define SPARROW_REG(offset) (*(volatile unsigned int *)(SPARROW_PERIPHERALS + (offset)))
@@ -22,5 +27,7 @@
 /* The plan's arena lives in L2; everything else of the program in L1. */
 #define SPARROW_ARENA_ATTRIBUTE __attribute__((section(".l2")))
 #define SPARROW_STEP_MARKER(step) (SPARROW_REG(8) = (unsigned int)(step))
+/* Kernel calls fork over the cluster (rv32/cluster.c). */
+#define SPARROW_PARALLEL sparrow_cluster_fork
 
 #endif /* SPARROW_PLATFORM_H */
