@@ -19,10 +19,13 @@ public struct EmulationResult: Sendable {
 /// Exports `plan` for `target`, builds its rv32 image with `compiler` (samples linked
 /// in, `steps` training steps cycling through them, `cores` cores), loads it into
 /// a `Machine` and runs it to the end. Faults are thrown as `EmulatorFault`s that
-/// name the plan step and the tensor an address belongs to.
+/// name the plan step and the tensor an address belongs to. `checkMemory` turns
+/// on the shadow map of the arena (`PlanShadow`): slower, and every load is
+/// checked against the plan.
 public func emulatePlan(_ plan: TrainingPlan, model: Model, samples: [[Float]], labels: [Int32], steps: Int, target: Target,
                         cores: Int = 1, compiler: String, learningRate: Float = 0.01,
-                        instructionLimit: UInt64 = 20_000_000_000, progress: ((Int) -> Void)? = nil) throws -> EmulationResult {
+                        instructionLimit: UInt64 = 20_000_000_000, checkMemory: Bool = false,
+                        progress: ((Int) -> Void)? = nil) throws -> EmulationResult {
     precondition(!samples.isEmpty && samples.count == labels.count && steps >= 1, "emulatePlan: samples, labels and steps")
     guard cores <= target.cores else { throw ExportError.unsupported("target '\(target.name)' has \(target.cores) cores, not \(cores)") }
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sparrow-emulate-\(UUID().uuidString)")
@@ -44,6 +47,7 @@ public func emulatePlan(_ plan: TrainingPlan, model: Model, samples: [[Float]], 
     machine.describeAddress = { [unowned machine] address in
         describe(address, arena: arena, plan: plan, step: machine.step)
     }
+    if checkMemory { machine.watcher = PlanShadow(plan: plan, base: arena) }
     // A training step starts where the step markers go back to an earlier plan step.
     var last = Int.max, started = 0
     machine.onStep = { s in

@@ -62,6 +62,10 @@ extension Machine {
                 if a & (n - 1) != 0 { self.pc[c] = pc; return .fault(fault(.misaligned, core: c, instruction: i, address: a)) }
                 let value: UInt32
                 if let (p, _) = host(a, n) {
+                    if let w = watcher, a &- w.base < w.size, let why = w.loaded(offset: Int(a &- w.base), count: Int(n), step: step) {
+                        self.pc[c] = pc
+                        return .fault(fault(.planViolation(why), core: c, instruction: i, address: a))
+                    }
                     switch i.op {
                     case .lb: value = UInt32(bitPattern: Int32(p.load(as: Int8.self)))
                     case .lbu: value = UInt32(p.load(as: UInt8.self))
@@ -98,6 +102,7 @@ extension Machine {
                 }
                 if let (p, writable) = host(a, n) {
                     guard writable else { self.pc[c] = pc; return .fault(fault(.writeToFlash, core: c, instruction: i, address: a)) }
+                    if let w = watcher, a &- w.base < w.size { w.stored(offset: Int(a &- w.base), count: Int(n), step: step) }
                     switch n {
                     case 1: p.storeBytes(of: UInt8(truncatingIfNeeded: value), as: UInt8.self)
                     case 2: p.storeBytes(of: UInt16(truncatingIfNeeded: value), as: UInt16.self)

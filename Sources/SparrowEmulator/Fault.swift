@@ -5,6 +5,8 @@ public struct EmulatorFault: Error, Hashable, Sendable, CustomStringConvertible 
     public enum Kind: Hashable, Sendable {
         case outOfBounds, writeToFlash, misaligned, illegalInstruction, fetchOutsideFlash, environmentCall, breakpoint
         case instructionLimit, deadlock
+        /// A load the memory watcher objected to (e.g. arena bytes the plan did not write for this read).
+        case planViolation(String)
     }
 
     public var kind: Kind
@@ -31,6 +33,7 @@ public struct EmulatorFault: Error, Hashable, Sendable, CustomStringConvertible 
         case .breakpoint: what = "ebreak"
         case .instructionLimit: what = "instruction limit reached"
         case .deadlock: what = "every core is waiting (deadlock)"
+        case .planViolation(let why): what = "plan violation: \(why);"
         }
         what += String(format: " on core %d at pc 0x%08x (instruction 0x%0*x)", core, pc, instruction > 0xFFFF ? 8 : 4, instruction)
         if let a = address { what += String(format: ", address 0x%08x", a) }

@@ -46,6 +46,8 @@ public final class Machine {
     public var onStep: ((Int) -> Void)?
     /// Names what an address belongs to in fault reports (a plan tensor, a section).
     public var describeAddress: ((UInt32) -> String?)?
+    /// Checks loads and stores of one range against a plan (the shadow map), if set.
+    public var watcher: (any MemoryWatcher)?
 
     public init(target: Target) {
         self.target = target

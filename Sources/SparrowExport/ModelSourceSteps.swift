@@ -105,12 +105,13 @@ extension ModelSource {
         out += "  sparrow_ctx.lr = sparrow_learning_rate;\n  sparrow_ctx.accumulate = 0;\n"
         out += "  sparrow_ctx.grad_scale = 1.0f * (1.0f / \(scale));\n  sparrow_ctx.loss_scale = \(scale);\n"
         out += "  sparrow_ctx.bias_correction1 = 1.0f - sparrow_beta1_power;\n  sparrow_ctx.bias_correction2 = 1.0f - sparrow_beta2_power;\n"
+        out += "  SPARROW_STEP_MARKER(-1);  /* between plan steps: the harness writes the sample */\n"
         out += "  sparrow_status[0] = 0;\n  sparrow_write_input(input);\n" + labelWrite()
         for k in calls.indices { out += run(k) }
         if fp16 { out += lossScalerUpdate() }
         out += "  return sparrow_read_scalar();\n}\n\n"
         // Inference: the forward pass without the loss and without updates.
-        out += "void sparrow_infer(const float *input, float *output) {\n  sparrow_write_input(input);\n"
+        out += "void sparrow_infer(const float *input, float *output) {\n  SPARROW_STEP_MARKER(-1);\n  sparrow_write_input(input);\n"
         for k in calls.indices where calls[k].node < plan.training.forwardEnd && !calls[k].isUpdate && calls[k].node != loss { out += run(k) }
         let classes = graph[prediction].type.shape.elementCount
         switch memory.dtypes[prediction] {

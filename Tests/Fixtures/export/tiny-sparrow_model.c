@@ -195,6 +195,7 @@ float sparrow_train_step(const float *input, int32_t label) {
   sparrow_ctx.loss_scale = 1.0f;
   sparrow_ctx.bias_correction1 = 1.0f - sparrow_beta1_power;
   sparrow_ctx.bias_correction2 = 1.0f - sparrow_beta2_power;
+  SPARROW_STEP_MARKER(-1);  /* between plan steps: the harness writes the sample */
   sparrow_status[0] = 0;
   sparrow_write_input(input);
   t_label[0] = label;
@@ -218,6 +219,7 @@ float sparrow_train_step(const float *input, int32_t label) {
 }
 
 void sparrow_infer(const float *input, float *output) {
+  SPARROW_STEP_MARKER(-1);
   sparrow_write_input(input);
   SPARROW_STEP_MARKER(3);
   sparrow_parallel(k0_conv1);
