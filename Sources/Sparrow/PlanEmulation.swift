@@ -24,7 +24,7 @@ public struct EmulationResult: Sendable {
 /// checked against the plan.
 public func emulatePlan(_ plan: TrainingPlan, model: Model, samples: [[Float]], labels: [Int32], steps: Int, target: Target,
                         cores: Int = 1, compiler: String, learningRate: Float = 0.01,
-                        instructionLimit: UInt64 = 20_000_000_000, checkMemory: Bool = false,
+                        instructionLimit: UInt64 = 20_000_000_000, checkMemory: Bool = false, cache: URL? = nil,
                         progress: ((Int) -> Void)? = nil) throws -> EmulationResult {
     precondition(!samples.isEmpty && samples.count == labels.count && steps >= 1, "emulatePlan: samples, labels and steps")
     guard cores <= target.cores else { throw ExportError.unsupported("target '\(target.name)' has \(target.cores) cores, not \(cores)") }
@@ -36,8 +36,21 @@ public func emulatePlan(_ plan: TrainingPlan, model: Model, samples: [[Float]], 
     options.learningRate = learningRate
     _ = try exportProject(plan, model: model, to: dir, options: options)
     try HarnessFiles.samples(samples, labels: labels).write(to: dir.appendingPathComponent("samples.bin"))
-    _ = try runMake(["-j2", "rv32", "RV32_CC=\(compiler)", "CORES=\(cores)", "CFLAGS=-O2 -DSPARROW_RV32_STEPS=\(steps)"], in: dir)
-    let image = try ELFImage([UInt8](try Data(contentsOf: dir.appendingPathComponent("sparrow.elf"))))
+    let make = ["-j2", "rv32", "RV32_CC=\(compiler)", "CORES=\(cores)", "CFLAGS=-O2 -DSPARROW_RV32_STEPS=\(steps)"]
+    // The image depends only on the project's files and the make variables: cached by their digest.
+    let cached = try cache.map { $0.appendingPathComponent(try projectDigest(dir, make: make) + ".elf") }
+    let elf: Data
+    if let cached, let data = try? Data(contentsOf: cached) {
+        elf = data
+    } else {
+        _ = try runMake(make, in: dir)
+        elf = try Data(contentsOf: dir.appendingPathComponent("sparrow.elf"))
+        if let cached {
+            try? FileManager.default.createDirectory(at: cached.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try? AtomicFile.write(elf, to: cached)
+        }
+    }
+    let image = try ELFImage([UInt8](elf))
     let machine = Machine(target: target)
     try machine.load(image)
     guard let arena = image.symbols["sparrow_arena"]?.address, let lossTable = image.symbols["sparrow_rv32_losses"]?.address else {
@@ -84,6 +97,24 @@ public func emulatePlan(_ plan: TrainingPlan, model: Model, samples: [[Float]], 
     }
     return EmulationResult(steps: steps, losses: losses, state: state, instructions: machine.instructions,
                            instructionsPerCore: machine.retired, seconds: seconds, console: String(decoding: machine.console, as: UTF8.self))
+}
+
+/// A digest (64-bit FNV-1a, hex) of every file of an exported project and the make variables.
+private func projectDigest(_ dir: URL, make: [String]) throws -> String {
+    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+    func mix(_ bytes: some Sequence<UInt8>) {
+        for b in bytes { hash = (hash ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
+    }
+    let fm = FileManager.default
+    let files = (fm.enumerator(atPath: dir.path)?.compactMap { $0 as? String } ?? []).sorted()
+    for f in files {
+        var isDirectory: ObjCBool = false
+        guard fm.fileExists(atPath: dir.appendingPathComponent(f).path, isDirectory: &isDirectory), !isDirectory.boolValue else { continue }
+        mix(f.utf8)
+        mix(try Data(contentsOf: dir.appendingPathComponent(f)))
+    }
+    for m in make { mix(m.utf8) }
+    return String(hash, radix: 16)
 }
 
 /// The plan tensor (live at `step`) an arena address belongs to, or the region.

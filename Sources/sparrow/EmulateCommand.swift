@@ -5,7 +5,7 @@ import Sparrow
 struct EmulateCommand: Command {
     static let name = "emulate"
     static let summary = "Run a plan's exported C project, compiled for rv32, in Sparrow's emulator of the target cluster: loss per step, instructions, wall time."
-    static let usage = "sparrow emulate --plan plan.json [--model M] [--weights W] [--target T] [--steps N] [--cores N] [--check] [--json]"
+    static let usage = "sparrow emulate --plan plan.json [--model M] [--weights W] [--target T] [--steps N] [--cores N] [--check] [--shadow] [--json]"
     static let specs: [OptionSpec] = [
         OptionSpec(name: "plan", valueName: "FILE", help: "The plan (sparrow compile --out; batch 1)."),
         OptionSpec(name: "model", valueName: "MODEL", help: "Zoo model name or architecture JSON the plan was compiled for.", defaultValue: "cnn-small"),
@@ -16,10 +16,12 @@ struct EmulateCommand: Command {
         OptionSpec(name: "data", valueName: "DIR", help: "IDX dataset the samples come from.", defaultValue: "datasets/fashion-mnist"),
         OptionSpec(name: "lr", valueName: "RATE", help: "Learning rate.", defaultValue: "0.01"),
         OptionSpec(name: "check", valueName: nil, help: "Also train natively and compare the parameters bit for bit."),
+        OptionSpec(name: "shadow", valueName: nil, help: "Check every arena load against the plan (shadow map): slower; a violation stops the run naming the step and tensor."),
         OptionSpec(name: "json", valueName: nil, help: "Print the figures as JSON."),
     ]
     static let details = """
-        Needs the clang beside swift (it targets rv32). Example:
+        Needs the clang beside swift (it targets rv32). rv32 images are cached in .build/sparrow-emulate-cache by a digest of
+        the exported project. Example:
           sparrow compile --weights models/cnn-small.safetensors --spec sparse --cores 8 --out plan.json
           sparrow emulate --plan plan.json --weights models/cnn-small.safetensors --steps 4 --check
         """
@@ -63,7 +65,10 @@ struct EmulateCommand: Command {
         note("building \(plan.modelName) (\(plan.memory.precision.rawValue)) for \(target.name), \(cores) core(s)…")
         var bar = ProgressBar(title: "emulating", total: steps)
         let r = try emulatePlan(plan, model: model, samples: samples, labels: labels, steps: steps, target: target, cores: cores,
-                                compiler: clang, learningRate: lr) { done in bar.update(done, status: "step \(done)/\(steps)") }
+                                compiler: clang, learningRate: lr, checkMemory: args.has("shadow"),
+                                cache: Resources.root.appendingPathComponent(".build/sparrow-emulate-cache")) { done in
+            bar.update(done, status: "step \(done)/\(steps)")
+        }
         bar.finish()
         var identical: Bool?
         if args.has("check") {
