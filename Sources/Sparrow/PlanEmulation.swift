@@ -25,6 +25,7 @@ public struct EmulationResult: Sendable {
 public func emulatePlan(_ plan: TrainingPlan, model: Model, samples: [[Float]], labels: [Int32], steps: Int, target: Target,
                         cores: Int = 1, compiler: String, learningRate: Float = 0.01,
                         instructionLimit: UInt64 = 20_000_000_000, checkMemory: Bool = false, cache: URL? = nil,
+                        objects: KernelObjectCache? = nil,
                         progress: ((Int) -> Void)? = nil) throws -> EmulationResult {
     precondition(!samples.isEmpty && samples.count == labels.count && steps >= 1, "emulatePlan: samples, labels and steps")
     guard cores <= target.cores else { throw ExportError.unsupported("target '\(target.name)' has \(target.cores) cores, not \(cores)") }
@@ -43,7 +44,10 @@ public func emulatePlan(_ plan: TrainingPlan, model: Model, samples: [[Float]], 
     if let cached, let data = try? Data(contentsOf: cached) {
         elf = data
     } else {
+        let key = "rv32 \(compiler)"  // kernel objects take no -D of the make line but the platform header (in the digest)
+        objects?.restore(into: dir, subdirectory: "build/rv32/kernels", key: key)
         _ = try runMake(make, in: dir)
+        objects?.store(from: dir, subdirectory: "build/rv32/kernels", key: key)
         elf = try Data(contentsOf: dir.appendingPathComponent("sparrow.elf"))
         if let cached {
             try? FileManager.default.createDirectory(at: cached.deletingLastPathComponent(), withIntermediateDirectories: true)

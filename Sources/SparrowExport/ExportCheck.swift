@@ -22,7 +22,7 @@ public struct ExportCheck: Sendable {
 /// `learningRate`) with the exported harness and with the native `Trainer`, and
 /// compares the losses and the bytes of every trained tensor.
 public func checkExport(_ plan: TrainingPlan, model: Model, samples: [[Float]], labels: [Int32], steps: Int, learningRate: Float = 0.01,
-                        cores: Int = 1, compiler: String) throws -> ExportCheck {
+                        cores: Int = 1, compiler: String, objects: KernelObjectCache? = nil) throws -> ExportCheck {
     precondition(!samples.isEmpty && samples.count == labels.count && steps >= 1, "checkExport: samples, labels and steps")
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sparrow-check-\(UUID().uuidString)")
     defer { try? FileManager.default.removeItem(at: dir) }
@@ -31,7 +31,10 @@ public func checkExport(_ plan: TrainingPlan, model: Model, samples: [[Float]], 
     options.learningRate = learningRate
     _ = try exportProject(plan, model: model, to: dir, options: options)
     try HarnessFiles.samples(samples, labels: labels).write(to: dir.appendingPathComponent("samples.bin"))
+    let key = "host \(compiler) -O2"
+    objects?.restore(into: dir, subdirectory: "build/host/kernels", key: key)
     _ = try runMake(["-j2", "host", "CC=\(compiler)", "CORES=\(cores)"], in: dir)
+    objects?.store(from: dir, subdirectory: "build/host/kernels", key: key)
     let p = Process()
     p.executableURL = dir.appendingPathComponent("train")
     p.arguments = ["samples.bin", "\(steps)", "out.bin"]

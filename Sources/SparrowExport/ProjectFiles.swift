@@ -173,7 +173,8 @@ enum ProjectFiles {
         CFLAGS ?= -O2
         CORES ?= \(cores)
         INCLUDES = -Ikernels -Ikernels/include -I.
-        HEADERS = $(wildcard kernels/*.h kernels/include/*.h) sparrow_model.h sparrow_port.h
+        KERNEL_HEADERS = $(wildcard kernels/*.h kernels/include/*.h)
+        HEADERS = $(KERNEL_HEADERS) sparrow_model.h sparrow_port.h
         HOST = build/host
         HOST_OBJECTS = $(patsubst %.c,$(HOST)/%.o,$(wildcard kernels/*.c) sparrow_model.c main.c)
 
@@ -183,6 +184,11 @@ enum ProjectFiles {
 
         train: $(HOST_OBJECTS)
         \t$(CC) $(CFLAGS) $(HOST_OBJECTS) -o $@
+
+        # The kernels depend on their own headers only (they are the same in every export).
+        $(HOST)/kernels/%.o: kernels/%.c $(KERNEL_HEADERS)
+        \t@mkdir -p $(dir $@)
+        \t$(CC) $(CFLAGS) $(NUMERICS) $(WARNINGS) $(INCLUDES) -c $< -o $@
 
         $(HOST)/%.o: %.c $(HEADERS) Makefile
         \t@mkdir -p $(dir $@)
@@ -201,6 +207,10 @@ enum ProjectFiles {
 
             sparrow.elf: $(RV32_OBJECTS) rv32/link.ld
             \t$(RV32_CC) $(RV32_FLAGS) -fuse-ld=lld -Wl,-T,rv32/link.ld -Wl,--gc-sections $(RV32_OBJECTS) -o $@
+
+            $(RV32)/kernels/%.o: kernels/%.c $(KERNEL_HEADERS) rv32/platform.h
+            \t@mkdir -p $(dir $@)
+            \t$(RV32_CC) $(CFLAGS) $(NUMERICS) $(WARNINGS) $(RV32_FLAGS) -ffunction-sections -fdata-sections $(INCLUDES) -c $< -o $@
 
             $(RV32)/%.o: %.c $(HEADERS) rv32/platform.h Makefile
             \t@mkdir -p $(dir $@)

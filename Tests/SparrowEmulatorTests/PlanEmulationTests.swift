@@ -18,6 +18,8 @@ import Sparrow
         return ((0..<n).map { Array(d.sample(at: $0)) }, Array(d.labels.prefix(n)))
     }
 
+    static let objects = KernelObjectCache(directory: FileManager.default.temporaryDirectory.appendingPathComponent("sparrow-test-kernel-objects"))
+
     static func defaultTarget() throws -> Target {
         try #require(try Target.named(Target.defaultName, in: root.appendingPathComponent("targets")))
     }
@@ -56,7 +58,7 @@ import Sparrow
         let plan = try compilePlan(model, options: c)
         let steps = 3
         let r = try emulatePlan(plan, model: model, samples: samples, labels: labels, steps: steps, target: try Self.defaultTarget(),
-                                cores: cores, compiler: toolchainClang() ?? "clang")
+                                cores: cores, compiler: toolchainClang() ?? "clang", objects: Self.objects)
         let n = try Self.native(plan, model, samples, labels, steps: steps, cores: cores)
         print("[PlanEmulationTests] cnn-small \(precision.rawValue) on \(cores) core(s): \(r.instructions) instructions in \(String(format: "%.2f", r.seconds)) s = \(String(format: "%.1f", r.mips)) MIPS; per core \(r.instructionsPerCore)")
         #expect(r.losses.map(\.bitPattern) == n.losses.map(\.bitPattern), "losses differ: \(r.losses) vs \(n.losses)")
@@ -89,7 +91,7 @@ extension PlanEmulationTests {
         var large = try Self.defaultTarget()
         large.l2.bytes = 1 << 20
         let r = try emulatePlan(plan, model: model, samples: samples, labels: labels, steps: 2, target: large, cores: cores,
-                                compiler: toolchainClang() ?? "clang")
+                                compiler: toolchainClang() ?? "clang", objects: Self.objects)
         let n = try Self.native(plan, model, samples, labels, steps: 2, cores: cores)
         print("[PlanEmulationTests] resnet8 \(precision.rawValue) on \(cores) cores: \(r.instructions) instructions, \(String(format: "%.1f", r.mips)) MIPS")
         #expect(r.losses.map(\.bitPattern) == n.losses.map(\.bitPattern))

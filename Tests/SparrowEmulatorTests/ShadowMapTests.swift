@@ -23,7 +23,7 @@ import Sparrow
     func correctPlansRunClean(_ precision: Precision) throws {
         let (plan, model, samples, labels) = try Self.plan(precision)
         _ = try emulatePlan(plan, model: model, samples: samples, labels: labels, steps: 1, target: try PlanEmulationTests.defaultTarget(),
-                            cores: 2, compiler: toolchainClang() ?? "clang", checkMemory: true)
+                            cores: 2, compiler: toolchainClang() ?? "clang", checkMemory: true, objects: PlanEmulationTests.objects)
     }
 
     @Test func overlappingTensorsAreReported() throws {
@@ -36,7 +36,7 @@ import Sparrow
         var fault: EmulatorFault?
         do {
             _ = try emulatePlan(plan, model: model, samples: samples, labels: labels, steps: 1, target: try PlanEmulationTests.defaultTarget(),
-                                cores: 2, compiler: toolchainClang() ?? "clang", checkMemory: true)
+                                cores: 2, compiler: toolchainClang() ?? "clang", checkMemory: true, objects: PlanEmulationTests.objects)
         } catch let f as EmulatorFault { fault = f }
         let f = try #require(fault, "the overlap went unnoticed")
         print("[ShadowMapTests] \(f)")

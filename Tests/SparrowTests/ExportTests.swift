@@ -7,12 +7,15 @@ import Sparrow
 @Suite struct ExportTests {
     /// The C compiler beside the Swift toolchain's `swift` (always there), else `cc`.
     static let compiler = toolchainClang() ?? "cc"
+    /// Kernel objects shared by the builds of every test run (keyed by sources, compiler and flags).
+    static let objects = KernelObjectCache(directory: FileManager.default.temporaryDirectory.appendingPathComponent("sparrow-test-kernel-objects"))
 
     /// Exports `plan`, builds it for the host, trains `steps` steps on `samples` both ways and expects the same bits.
     static func checkBitIdentical(_ plan: TrainingPlan, _ model: Model, samples: Dataset, steps: Int, cores: Int = 1) throws {
         let n = min(samples.count, steps)
         let check = try checkExport(plan, model: model, samples: (0..<n).map { Array(samples.sample(at: $0)) },
-                                    labels: Array(samples.labels.prefix(n)), steps: steps, cores: cores, compiler: compiler)
+                                    labels: Array(samples.labels.prefix(n)), steps: steps, cores: cores, compiler: compiler,
+                                    objects: objects)
         let label = "\(plan.modelName) \(plan.memory.precision.rawValue), \(cores) core(s)"
         #expect(check.lossesIdentical, "\(label): per-step losses differ")
         #expect(check.differing.isEmpty, "\(label): \(check.differing) differ after \(steps) steps")
