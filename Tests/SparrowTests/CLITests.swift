@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 @Suite struct CLITests {
-    @Test(arguments: ["demo", "train", "eval", "info", "compile", "search", "bench"])
+    @Test(arguments: ["demo", "train", "eval", "info", "compile", "plan", "search", "bench", "export", "emulate"])
     func everySubcommandHasHelp(_ command: String) throws {
         let r = try Repo.sparrow([command, "--help"])
         #expect(r.code == 0)
@@ -35,6 +35,9 @@ import Testing
             ["export", "--plan", "/nonexistent-plan.json", "-o", "/tmp/sparrow-never-written"],
             ["export", "--plan", "Tests/Fixtures/plans/tiny-plan.json", "-o", "/tmp/sparrow-never-written"],
             ["export", "--plan", "Tests/Fixtures/plans/tiny-plan.json", "--target", "nosuchmcu", "-o", "/tmp/sparrow-never-written"],
+            ["emulate"],
+            ["emulate", "--plan", "/nonexistent-plan.json"],
+            ["emulate", "--plan", "Tests/Fixtures/plans/tiny-plan.json"],
         ]
         for c in cases {
             let r = try Repo.sparrow(c)
