@@ -12,6 +12,7 @@ struct BenchCommand: Command {
         OptionSpec(name: "memory-only", valueName: nil, help: "Only the peak-SRAM table of the zoo models (no timing)."),
         OptionSpec(name: "precision", valueName: nil, help: "Only the precision comparison: the pretrained CNN with a fresh classifier fine-tuned through one sparse spec in fp32, fp16 (both accumulations), int8 + QAS and int8 without QAS (a few minutes)."),
         OptionSpec(name: "epochs", valueName: "N", help: "Fine-tuning epochs of --precision.", defaultValue: "1"),
+        OptionSpec(name: "emulator", valueName: nil, help: "Only the emulator's speed: sparse training steps of ResNet-8 and DS-CNN on the default target, 1 and all emulated cores, one host core."),
         OptionSpec(name: "export", valueName: nil, help: "Only the export check: every zoo model in fp32, fp16 and int8 (sparse spec) exported, built with the toolchain's clang, trained a few steps natively and as C (bit-identical?), and its rv32 image for the default target (a few minutes)."),
         OptionSpec(name: "json", valueName: nil, help: "Print the figures as JSON."),
     ]
@@ -45,6 +46,13 @@ struct BenchCommand: Command {
     init(_ args: Arguments) throws(UsageError) { self.args = args }
 
     func run() throws {
+        if args.has("emulator") {
+            let rows = try EmulatorBench().run { r in note("\(r.model) \(r.precision) on \(r.cores) core(s): \(String(format: "%.1f", r.mips)) MIPS") }
+            if args.has("json") { try printJSON(rows); return }
+            print("emulator speed on training steps (sparse spec, target '\(Target.defaultName)'; build time excluded):")
+            print(EmulatorBench.table(rows))
+            return
+        }
         if args.has("export") {
             let rows = try ExportBench().run { r in
                 note("\(r.model) \(r.precision): \(r.bitIdentical ? "bit-identical" : "DIFFERS") on the host; rv32 \(r.rv32 != nil ? "links" : r.rv32Problem ?? "")")
