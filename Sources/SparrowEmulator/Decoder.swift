@@ -6,6 +6,12 @@ struct Extensions: OptionSet, Hashable, Sendable {
     static let f = Extensions(rawValue: 1 << 1)
     static let c = Extensions(rawValue: 1 << 2)
     static let zfh = Extensions(rawValue: 1 << 3)
+    // CORE-V custom extensions (see DecoderXcv.swift).
+    static let xcvalu = Extensions(rawValue: 1 << 4)
+    static let xcvmac = Extensions(rawValue: 1 << 5)
+    static let xcvbi = Extensions(rawValue: 1 << 6)
+    static let xcvmem = Extensions(rawValue: 1 << 7)
+    static let xcvsimd = Extensions(rawValue: 1 << 8)
 
     /// From a `-march` string such as `rv32imfc_zfh` (I and Zicsr are always there).
     init(march: String) {
@@ -22,6 +28,7 @@ struct Extensions: OptionSet, Hashable, Sendable {
             }
         }
         if parts.contains("zfh") { e.insert(.zfh) }
+        e.formUnion(Extensions.coreV(parts))
         self = e
     }
 
@@ -134,6 +141,8 @@ private func decode32(_ w: UInt32, extensions ext: Extensions) -> Instruction {
         return .illegal
     case 0x53 where ext.contains(.f):
         return decodeOpFP(f7: f7, f3: f3, rs2: rs2, fp: fp, half: ext.contains(.zfh))
+    case 0x0B, 0x2B, 0x5B, 0x7B:  // custom-0..3: CORE-V (DecoderXcv.swift)
+        return decodeXcv(w, extensions: ext)
     default:
         return .illegal
     }

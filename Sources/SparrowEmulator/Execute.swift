@@ -184,8 +184,16 @@ extension Machine {
                 }
                 x[rd] = old
             default:
-                guard fpEnabled(c) else { return illegal(c, pc, i) }
-                guard executeFloat(i, core: c, x: x, f: f) else { return illegal(c, pc, i) }
+                if i.op.isCoreV {
+                    // CORE-V custom extensions (ExecuteXcv.swift): nil = retired normally.
+                    if let stop = executeXcv(i, core: c, x: x, pc: pc, next: &next) {
+                        if case .exited = stop { retired += 1; x[0] = 0; pc = next }
+                        return stop
+                    }
+                } else {
+                    guard fpEnabled(c) else { return illegal(c, pc, i) }
+                    guard executeFloat(i, core: c, x: x, f: f) else { return illegal(c, pc, i) }
+                }
             }
             x[0] = 0
             pc = next

@@ -49,4 +49,28 @@ enum Opcode: UInt8, Sendable, CaseIterable {
     case fcvtSH, fcvtHS
     case fmvXH, fmvHX, fclassH
     case feqH, fltH, fleH
+    // CORE-V (CV32E40P v2) custom extensions: decoded in DecoderXcv.swift, executed
+    // in ExecuteXcv.swift. Keep `cvAbs` first and `cvPackloB` last (`Opcode.isCoreV`).
+    // Xcvalu
+    case cvAbs, cvSle, cvSleu, cvMin, cvMinu, cvMax, cvMaxu, cvExths, cvExthz, cvExtbs, cvExtbz
+    case cvClip, cvClipu, cvClipr, cvClipur
+    case cvAddN, cvSubN, cvAddNR, cvSubNR
+    // Xcvmac
+    case cvMac, cvMsu, cvMulN, cvMacN
+    // Xcvbi
+    case cvBeqImm, cvBneImm
+    // Xcvmem
+    case cvLb, cvLbu, cvLh, cvLhu, cvLw, cvSb, cvSh, cvSw
+    // Xcvsimd
+    case cvAddH, cvAddB, cvSubH, cvSubB, cvAvgH, cvAvgB, cvAvguH, cvAvguB
+    case cvMinH, cvMinB, cvMinuH, cvMinuB, cvMaxH, cvMaxB, cvMaxuH, cvMaxuB
+    case cvSrlH, cvSrlB, cvSraH, cvSraB, cvSllH, cvSllB
+    case cvOrH, cvOrB, cvXorH, cvXorB, cvAndH, cvAndB, cvAbsH, cvAbsB
+    case cvDotupH, cvDotupB, cvDotuspH, cvDotuspB, cvDotspH, cvDotspB
+    case cvSdotupH, cvSdotupB, cvSdotuspH, cvSdotuspB, cvSdotspH, cvSdotspB
+    case cvExtractH, cvExtractB, cvExtractuH, cvExtractuB, cvInsertH, cvInsertB
+    case cvShuffleH, cvShuffleB, cvShuffle2H, cvShuffle2B
+    case cvCmpH, cvCmpB
+    case cvCplxmulR, cvCplxmulI, cvCplxconj, cvSubrotmj, cvAddDiv, cvSubDiv
+    case cvPack, cvPackH, cvPackhiB, cvPackloB
 }

@@ -193,3 +193,23 @@ extension ExportTests {
         #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("sparrow_model.c").path))
     }
 }
+
+extension ExportTests {
+    /// Every shipped target reads; the FPU-less one refuses floating-point plans plainly.
+    @Test func shippedTargets() throws {
+        let dir = URL(fileURLWithPath: Repo.path("targets"))
+        let names = Target.names(in: dir)
+        #expect(names.contains("pulp-cluster") && names.contains("gap8-like") && names.contains("rv32imf-mcu"))
+        for n in names { _ = try #require(try Target.named(n, in: dir)) }
+        let gap8 = try #require(try Target.named("gap8-like", in: dir))
+        #expect(!gap8.hasFPU)
+        let model = try Self.smallCNN()
+        var options = ExportOptions()
+        options.target = gap8
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("sparrow-gap8-\(UUID().uuidString)")
+        #expect { _ = try exportProject(try compilePlan(model, options: CompileOptions()), model: model, to: out, options: options) } throws: { e in
+            "\(e)".contains("no FPU")
+        }
+        #expect(!FileManager.default.fileExists(atPath: out.path))
+    }
+}
