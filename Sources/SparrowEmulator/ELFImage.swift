@@ -86,7 +86,9 @@ extension Machine {
             var progressed = false
             for c in 0..<cores where !waiting[c] {
                 let before = retired[c]
-                switch run(core: c, budget: quantum) {
+                let outcome = run(core: c, budget: quantum)
+                if let f = platformFault { return .fault(f) }  // raised by a platform register during the run
+                switch outcome {
                 case .budget, .waiting: break
                 case .exited: return .exited(exitCode ?? 0)
                 case .fault(let f): return .fault(f)

@@ -42,6 +42,15 @@ public final class Machine {
     var forkBody: UInt32 = 0
     /// Cores a fork wakes (cores 1..<team), written before the fork.
     var team: Int = 1
+    /// DMA: the next transfer's source and destination; transfers done (the functional
+    /// model copies at once; the cycle model will time them).
+    var dmaSource: UInt32 = 0, dmaDestination: UInt32 = 0
+    public private(set) var dmaTransfers = 0, dmaBytes = 0
+    /// Barrier of the event unit: arrivals of the current generation, and each core's ticket.
+    var barrierArrivals = 0, barrierGeneration = 0
+    var barrierTicket: [Int?]
+    /// A fault raised by a platform register (a DMA transfer out of range), reported after the access.
+    var platformFault: EmulatorFault?
     /// Called with the plan step each time the program writes the step-marker register.
     public var onStep: ((Int) -> Void)?
     /// Names what an address belongs to in fault reports (a plan tensor, a section).
@@ -79,6 +88,7 @@ public final class Machine {
         waiting = Array(repeating: false, count: cores)
         pendingWake = Array(repeating: false, count: cores)
         busy = Array(repeating: false, count: cores)
+        barrierTicket = Array(repeating: nil, count: cores)
     }
 
     deinit {
@@ -139,6 +149,14 @@ public final class Machine {
         step = nil
         forkBody = 0
         team = 1
+        dmaSource = 0
+        dmaDestination = 0
+        dmaTransfers = 0
+        dmaBytes = 0
+        barrierArrivals = 0
+        barrierGeneration = 0
+        barrierTicket = Array(repeating: nil, count: cores)
+        platformFault = nil
     }
 
     func fault(_ kind: EmulatorFault.Kind, core: Int, instruction: Instruction, address: UInt32? = nil) -> EmulatorFault {
@@ -164,9 +182,34 @@ public final class Machine {
             }
         case 16: busy[core] = false
         case 24: team = Int(min(value, UInt32(cores)))
+        case 0x40: dmaSource = value
+        case 0x44: dmaDestination = value
+        case 0x48: dma(length: value, core: core)
         default: return false
         }
         return true
+    }
+
+    /// A DMA transfer of `length` bytes from `dmaSource` to `dmaDestination`: from any
+    /// memory to L1 or L2 (not to flash), copied at once, the watcher told of the write.
+    private func dma(length: UInt32, core: Int) {
+        guard length > 0 else { return }
+        guard let (from, _) = host(dmaSource, length) else {
+            platformFault = EmulatorFault(kind: .outOfBounds, core: core, pc: pc[core], instruction: 0, address: dmaSource, step: step,
+                                          location: "DMA source of \(length) bytes")
+            return
+        }
+        guard let (to, writable) = host(dmaDestination, length), writable else {
+            platformFault = EmulatorFault(kind: host(dmaDestination, length) == nil ? .outOfBounds : .writeToFlash, core: core, pc: pc[core],
+                                          instruction: 0, address: dmaDestination, step: step, location: "DMA destination of \(length) bytes")
+            return
+        }
+        to.copyMemory(from: from, byteCount: Int(length))
+        if let w = watcher, dmaDestination &- w.base < w.size {
+            w.stored(offset: Int(dmaDestination &- w.base), count: Int(length), step: step)
+        }
+        dmaTransfers += 1
+        dmaBytes += Int(length)
     }
 
     /// A load from the platform registers: nil if the offset is not a register,
@@ -178,8 +221,27 @@ public final class Machine {
         case 16: return busy.contains(true) ? .stall : .value(0)
         case 20: return .value(UInt32(cores))
         case 24: return .value(UInt32(team))
+        case 0x4C: return .value(0)  // DMA transfers in flight: none in the functional model
+        case 0x50: return barrier(core: core)
         default: return nil
         }
+    }
+
+    /// The event unit's barrier over the current team: a core's first read arrives;
+    /// reads stall until the team's last core arrives, then every waiting read returns.
+    private func barrier(core: Int) -> PlatformRead {
+        if let ticket = barrierTicket[core] {
+            guard ticket != barrierGeneration else { return .stall }
+            barrierTicket[core] = nil
+            return .value(0)
+        }
+        barrierTicket[core] = barrierGeneration
+        barrierArrivals += 1
+        if barrierArrivals >= max(team, 1) {
+            barrierArrivals = 0
+            barrierGeneration += 1
+        }
+        return barrier(core: core)
     }
 }
 

@@ -31,7 +31,10 @@ enum RV32Files {
          *       which call it as body(core_id, team); reading gives that address
          *   +16 join: reading waits until every woken core has written +16 (done)
          *   +20 cores of the cluster (read)
-         *   +24 team size of the next fork (written before +12) */
+         *   +24 team size of the next fork (written before +12)
+         *   +0x40 DMA source, +0x44 DMA destination, +0x48 length: writing the length
+         *       copies length bytes (any memory to L1 or L2); +0x4C transfers in flight
+         *   +0x50 barrier: reading waits until every core of the team has read it */
         #define SPARROW_PERIPHERALS \(hex(t.peripherals))
         #define SPARROW_STACK_BYTES \(t.stackBytes)
         #define SPARROW_REG(offset) (*(volatile unsigned int *)(SPARROW_PERIPHERALS + (offset)))

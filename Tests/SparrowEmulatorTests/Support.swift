@@ -62,7 +62,18 @@ enum RV32 {
     struct Failure: Error, CustomStringConvertible { var description: String }
 
     /// Builds `source` (C) for rv32 with `flags`, returns the ELF bytes.
-    static func build(c source: String, flags: [String] = ["-O2"], march: String = "rv32imfc_zfh") throws -> [UInt8] {
+    /// Start-up for several cores: each takes its own 4 KB stack below the top of L1;
+    /// only core 0 initialises .data and .bss, the others go straight to main.
+    static let multicoreStart = start.replacingOccurrences(of: "    la sp, __stack_top\n", with: """
+        la sp, __stack_top
+        csrr t0, mhartid
+        slli t0, t0, 12
+        sub sp, sp, t0
+        bnez t0, 4f
+
+    """)
+
+    static func build(c source: String, flags: [String] = ["-O2"], march: String = "rv32imfc_zfh", start: String = start) throws -> [UInt8] {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sparrow-rv32-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }

@@ -19,7 +19,10 @@
  *       which call it as body(core_id, team); reading gives that address
  *   +16 join: reading waits until every woken core has written +16 (done)
  *   +20 cores of the cluster (read)
- *   +24 team size of the next fork (written before +12) */
+ *   +24 team size of the next fork (written before +12)
+ *   +0x40 DMA source, +0x44 DMA destination, +0x48 length: writing the length
+ *       copies length bytes (any memory to L1 or L2); +0x4C transfers in flight
+ *   +0x50 barrier: reading waits until every core of the team has read it */
 #define SPARROW_PERIPHERALS 0x1A000000
 #define SPARROW_STACK_BYTES 4096
 #define SPARROW_REG(offset) (*(volatile unsigned int *)(SPARROW_PERIPHERALS + (offset)))
