@@ -61,8 +61,9 @@ public func emulatePlan(_ plan: TrainingPlan, model: Model, samples: [[Float]], 
         throw ExportError.build("the rv32 image lacks the sparrow_arena or sparrow_rv32_losses symbol")
     }
     let memory = plan.memory, graph = plan.graph
+    let flash = image.symbols["sparrow_flash"]?.address
     machine.describeAddress = { [unowned machine] address in
-        describe(address, arena: arena, plan: plan, step: machine.step)
+        describe(address, arena: arena, flash: flash, plan: plan, step: machine.step)
     }
     if checkMemory { machine.watcher = PlanShadow(plan: plan, base: arena) }
     // A training step starts where the step markers go back to an earlier plan step.
@@ -121,10 +122,17 @@ private func projectDigest(_ dir: URL, make: [String]) throws -> String {
     return String(hash, radix: 16)
 }
 
-/// The plan tensor (live at `step`) an arena address belongs to, or the region.
-private func describe(_ address: UInt32, arena: UInt32, plan: TrainingPlan, step: Int?) -> String? {
+/// The plan tensor (live at `step`) an arena or flash address belongs to, or the region.
+private func describe(_ address: UInt32, arena: UInt32, flash: UInt32?, plan: TrainingPlan, step: Int?) -> String? {
     let m = plan.memory, g = plan.graph
-    guard address >= arena, address < arena &+ UInt32(m.peakSRAM) else { return nil }
+    if let flash, address >= flash, address < flash &+ UInt32(m.flashBytes) {
+        let offset = Int(address - flash)
+        let tensor = g.ids.first { m.regions[$0] == .flash && offset >= m.offsets[$0] && offset < m.offsets[$0] + m.sizes[$0] }
+        return "flash offset \(offset)" + (tensor.map { ", frozen tensor '\(g[$0].name)'" } ?? "")
+    }
+    guard address >= arena, address < arena &+ UInt32(m.peakSRAM) else {
+        return address >= arena && address < arena &+ 0x1000_0000 ? "beyond the arena's \(m.peakSRAM) bytes" : nil
+    }
     let offset = Int(address - arena)
     if offset >= m.scratchOffset && offset < m.scratchOffset + m.scratchSize { return "kernel scratch" }
     let candidates = g.ids.filter { id in

@@ -45,3 +45,21 @@ import Sparrow
         #expect(f.step == pool, "the report names the step that read the clobbered bytes")
     }
 }
+
+extension ShadowMapTests {
+    /// A tensor planted beyond L2 faults at the step that writes it, naming the step.
+    @Test func tensorOutsideMemoryIsReported() throws {
+        var (plan, model, samples, labels) = try Self.plan()
+        let g = plan.graph
+        let pool = try #require(g.ids.first { if case .maxPool2d = g[$0].op { return true } else { return false } })
+        plan.memory.offsets[pool] = 300 * 1024  // L2 holds 256 KB
+        var fault: EmulatorFault?
+        do {
+            _ = try emulatePlan(plan, model: model, samples: samples, labels: labels, steps: 1, target: try PlanEmulationTests.defaultTarget(),
+                                cores: 2, compiler: toolchainClang() ?? "clang", objects: PlanEmulationTests.objects)
+        } catch let f as EmulatorFault { fault = f }
+        let f = try #require(fault, "the write outside L2 went unnoticed")
+        print("[ShadowMapTests] \(f)")
+        #expect(f.kind == .outOfBounds && f.step == pool && (f.location ?? "").contains("beyond the arena"))
+    }
+}
