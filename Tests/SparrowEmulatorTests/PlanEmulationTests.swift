@@ -43,7 +43,7 @@ import Sparrow
         return (state, losses)
     }
 
-    @Test(arguments: [(Precision.fp32, 1), (.fp32, 8), (.fp16, 8), (.int8, 8)])
+    @Test(arguments: [(Precision.fp32, 1), (.fp32, 8), (.fp16, 1), (.fp16, 8), (.int8, 1), (.int8, 8)])
     func smallCNNTrainsBitIdenticallyInTheEmulator(_ precision: Precision, _ cores: Int) throws {
         let model = try Self.smallCNN()
         let (samples, labels) = try Self.shipped(4)
@@ -72,7 +72,7 @@ extension PlanEmulationTests {
     /// A ResNet-8 slice (last layers trained, residual adds) on seeded noise, on 8
     /// emulated cores. The target's L2 is raised to 1 MB: FP32's im2col scratch for
     /// 8 cores does not fit 256 KB (bits, not fit, are the subject here).
-    @Test(arguments: [(Precision.fp32, 8), (.fp16, 8), (.int8, 8)])
+    @Test(arguments: [(Precision.fp32, 1), (.fp32, 8), (.fp16, 1), (.fp16, 8), (.int8, 1), (.int8, 8)])
     func resNet8SliceTrainsBitIdenticallyInTheEmulator(_ precision: Precision, _ cores: Int) throws {
         let model = try #require(try ModelZoo.model(named: "resnet8", seed: 7))
         var rng = SeededGenerator(seed: 13)
