@@ -47,7 +47,7 @@ enum Resources {
                 let p = dir.appendingPathComponent(candidate).path
                 if FileManager.default.fileExists(atPath: p) { return p }
             }
-            throw UsageError("\(dir.path): no \(stem)[.gz]; pass --data DIR with an IDX dataset (MNIST layout)")
+            throw UsageError("\(dir.path): no \(stem)[.gz]: not an IDX dataset directory (MNIST layout)")
         }
         let names = dir.lastPathComponent.contains("fashion") ? FashionMNIST.classNames : nil
         var train = try Dataset.loadIDX(images: try file("train-images-idx3-ubyte"), labels: try file("train-labels-idx1-ubyte"),
