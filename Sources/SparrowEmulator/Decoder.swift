@@ -12,6 +12,8 @@ struct Extensions: OptionSet, Hashable, Sendable {
     static let xcvbi = Extensions(rawValue: 1 << 6)
     static let xcvmem = Extensions(rawValue: 1 << 7)
     static let xcvsimd = Extensions(rawValue: 1 << 8)
+    // Packed FP16 SIMD, PULP smallFloat style (see DecoderFvec.swift).
+    static let xfvec = Extensions(rawValue: 1 << 9)
 
     /// From a `-march` string such as `rv32imfc_zfh` (I and Zicsr are always there).
     init(march: String) {
@@ -29,6 +31,7 @@ struct Extensions: OptionSet, Hashable, Sendable {
         }
         if parts.contains("zfh") { e.insert(.zfh) }
         e.formUnion(Extensions.coreV(parts))
+        e.formUnion(Extensions.fvec(parts))
         self = e
     }
 
@@ -94,6 +97,8 @@ private func decode32(_ w: UInt32, extensions ext: Extensions) -> Instruction {
         default: return .illegal
         }
     case 0x33:
+        // funct7 bit 6 set: no base or M encoding; PULP's Xfvec space (DecoderFvec.swift).
+        if f7 & 0x40 != 0 { return ext.contains(.xfvec) ? decodeFvec(w, extensions: ext) : .illegal }
         switch (f7, f3) {
         case (0, 0): return r(.add)
         case (0x20, 0): return r(.sub)

@@ -190,6 +190,10 @@ extension Machine {
                         if case .exited = stop { retired += 1; x[0] = 0; pc = next }
                         return stop
                     }
+                } else if i.op.isFvec {
+                    // Packed FP16 SIMD (ExecuteFvec.swift): false = invalid frm (illegal).
+                    guard fpEnabled(c) else { return illegal(c, pc, i) }
+                    guard executeFvec(i, core: c, x: x, f: f) else { return illegal(c, pc, i) }
                 } else {
                     guard fpEnabled(c) else { return illegal(c, pc, i) }
                     guard executeFloat(i, core: c, x: x, f: f) else { return illegal(c, pc, i) }

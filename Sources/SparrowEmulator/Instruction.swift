@@ -73,4 +73,12 @@ enum Opcode: UInt8, Sendable, CaseIterable {
     case cvCmpH, cvCmpB
     case cvCplxmulR, cvCplxmulI, cvCplxconj, cvSubrotmj, cvAddDiv, cvSubDiv
     case cvPack, cvPackH, cvPackhiB, cvPackloB
+    // MARK: Xfvec (packed FP16 SIMD, PULP smallFloat style): decoded in DecoderFvec.swift,
+    // executed in ExecuteFvec.swift. Keep `vfAddH` first and `vfNdotpexSH` last (`Opcode.isFvec`).
+    // The enum must stay within UInt8 (228 cases with this block, 256 at most).
+    case vfAddH, vfSubH, vfMulH, vfDivH, vfMinH, vfMaxH, vfSqrtH, vfMacH
+    case vfSgnjH, vfSgnjnH, vfSgnjxH
+    case vfEqH, vfNeH, vfLtH, vfGeH, vfLeH, vfGtH
+    case vfCpkaHS, vfDotpexSH, vfNdotpexSH
+    // MARK: end of Xfvec
 }
