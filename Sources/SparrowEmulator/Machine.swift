@@ -60,7 +60,7 @@ public final class Machine {
 
     public init(target: Target) {
         self.target = target
-        extensions = Extensions(march: target.march)
+        extensions = Extensions(march: ([target.march] + target.extensions).joined(separator: "_"))
         cores = target.cores
         func region(_ r: Target.MemoryRegion) -> (UInt32, UInt32, UnsafeMutableRawPointer) {
             let p = UnsafeMutableRawPointer.allocate(byteCount: r.bytes, alignment: 64)

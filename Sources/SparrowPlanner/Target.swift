@@ -12,6 +12,9 @@ public struct Target: Hashable, Sendable {
     /// `-march` and `-mabi` the rv32 build uses, e.g. `rv32imfc_zfh` and `ilp32f`.
     public var march: String
     public var mabi: String
+    /// ISA extensions the cores have beyond what `march` tells the compiler (kernels
+    /// emit them with `.insn`), e.g. `xfvec`, PULP's packed-FP16 SIMD.
+    public var extensions: [String] = []
     /// Read-only memory: code, constants and frozen weights.
     public var flash: MemoryRegion
     /// The SRAM the plan's arena lives in; its size is the default budget.
@@ -124,13 +127,24 @@ extension Target {
         try only(top, ["format", "name", "summary", "cores", "clock_hz", "isa", "memory", "l1_banks", "stack_bytes", "peripherals", "sources"], "")
         guard case .string("sparrow-target")? = top["format"] else { throw fail("expected \"format\": \"sparrow-target\"") }
         let isa = try object(top, "isa", "")
-        try only(isa, ["march", "mabi"], "isa.")
+        try only(isa, ["march", "mabi", "extensions"], "isa.")
+        var extensions: [String] = []
+        if let e = isa["extensions"] {
+            guard case .array(let items) = e else { throw fail("'isa.extensions' must be an array of extension names") }
+            for item in items {
+                guard case .string(let name) = item, name.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber) }), !name.isEmpty else {
+                    throw fail("'isa.extensions' holds lowercase extension names such as \"xfvec\"")
+                }
+                extensions.append(name)
+            }
+        }
         try only(try object(top, "memory", ""), ["flash", "l2", "l1"], "memory.")
         self.init(name: try string(top, "name", ""), summary: try string(top, "summary", ""), cores: try int(top, "cores", "", 1...64),
                   clockHz: try int(top, "clock_hz", "", 1...10_000_000_000), march: try string(isa, "march", "isa."),
                   mabi: try string(isa, "mabi", "isa."), flash: try region("flash"), l2: try region("l2"), l1: try region("l1"),
                   l1Banks: try int(top, "l1_banks", "", 1...1024), stackBytes: try int(top, "stack_bytes", "", 256...(1 << 20)),
                   peripherals: UInt32(try int(top, "peripherals", "", 0...0xFFFF_0000)))
+        self.extensions = extensions
         guard march.hasPrefix("rv32"), march.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "_") }) else {
             throw fail("'isa.march' must be an rv32 ISA string such as rv32imfc_zfh, is '\(march)'")
         }
