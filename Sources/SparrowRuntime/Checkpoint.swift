@@ -12,8 +12,10 @@ extension Trainer {
                 tensors["optimizer/" + g[id].name] = Tensor(shape: g[id].type.shape, scalars: executor.read(id))
             }
         }
-        let metadata = ["model": initial.name, "epoch": "\(epoch)", "step": "\(step)", "optimizer": options.optimizer.name,
+        var metadata = ["model": initial.name, "epoch": "\(epoch)", "step": "\(step)", "optimizer": options.optimizer.name,
                         "beta1_power": "\(beta1Power.bitPattern)", "beta2_power": "\(beta2Power.bitPattern)"]
+        // FP16 plans: the loss scale and its counters, so a resumed run scales as the uninterrupted one.
+        if let s = lossScaler { metadata.merge(s.checkpointState) { a, _ in a } }
         do { try SafetensorsFile(tensors: tensors, metadata: metadata).write(to: url) } catch { throw .io(error.description) }
     }
 
@@ -41,6 +43,9 @@ extension Trainer {
               let b1 = file.metadata["beta1_power"].flatMap(UInt32.init), let b2 = file.metadata["beta2_power"].flatMap(UInt32.init)
         else { throw .io("\(url.path): checkpoint metadata lacks epoch/step counters") }
         restoreCounters(step: s, beta1Power: Float(bitPattern: b1), beta2Power: Float(bitPattern: b2))
+        if lossScaler != nil {
+            guard restoreLossScaler(file.metadata) else { throw .io("\(url.path): checkpoint lacks the FP16 loss-scale state") }
+        }
         return epoch
     }
 }

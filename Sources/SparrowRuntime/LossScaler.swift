@@ -50,6 +50,21 @@ public struct LossScaler: Hashable, Sendable {
         return false
     }
 
+    /// The state a checkpoint keeps: scale bits and the step counters.
+    var checkpointState: [String: String] {
+        ["loss_scale": "\(scale.bitPattern)", "loss_scale_skipped": "\(skippedSteps)", "loss_scale_applied": "\(appliedSteps)",
+         "loss_scale_clean": "\(cleanSteps)"]
+    }
+
+    /// Restores `checkpointState`; false if a field is missing or malformed.
+    mutating func restore(_ state: [String: String]) -> Bool {
+        guard let bits = state["loss_scale"].flatMap(UInt32.init), let skipped = state["loss_scale_skipped"].flatMap(Int.init),
+              let applied = state["loss_scale_applied"].flatMap(Int.init), let clean = state["loss_scale_clean"].flatMap(Int.init),
+              Float(bitPattern: bits) >= 1, Float(bitPattern: bits).isFinite else { return false }
+        (scale, skippedSteps, appliedSteps, cleanSteps) = (Float(bitPattern: bits), skipped, applied, clean)
+        return true
+    }
+
     /// Factor the update multiplies the scaled gradient by (1 / scale, exact).
     public var gradientFactor: Float { 1 / scale }
 }

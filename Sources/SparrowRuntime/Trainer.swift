@@ -131,6 +131,13 @@ public final class Trainer {
         return e
     }
 
+    /// Restores the FP16 loss scaler from checkpoint metadata.
+    func restoreLossScaler(_ metadata: [String: String]) -> Bool {
+        guard var s = lossScaler, s.restore(metadata) else { return false }
+        lossScaler = s
+        return true
+    }
+
     func restoreCounters(step: Int, beta1Power: Float, beta2Power: Float) {
         self.step = step
         self.beta1Power = beta1Power

@@ -187,3 +187,42 @@ extension PrecisionTrainingTests {
         }
     }
 }
+
+extension PrecisionTrainingTests {
+    /// An FP16 run resumed from a checkpoint (weights, master copies, loss scale and its
+    /// counters) ends with the same bits as the run that was not interrupted.
+    @Test func fp16CheckpointResumesBitIdentically() throws {
+        let model = try Self.pretrained().reinitializing(layer: "fc", seed: 5)
+        let data = try Self.shipped(train: 60, test: 1)
+        var c = CompileOptions()
+        c.spec = DefaultSpecs.sparse(for: model)
+        c.precision = .fp16
+        c.masterWeights = true
+        let plan = try compilePlan(model, options: c)
+        var o = TrainingOptions()
+        o.batchSize = 1
+        o.optimizer = .plainSGD
+        o.learningRate = 0.01
+        o.schedule = .constant
+        o.epochs = 2
+        // A scale that overflows at first, so the checkpoint holds a lowered scale and skipped steps.
+        o.lossScaling = LossScaler(mode: .dynamic(growthInterval: 7, minimum: 1, maximum: 0x1p30), initial: 0x1p28)
+        let straight = try Trainer(plan: plan, model: model, options: o)
+        _ = try straight.trainEpoch(0, on: data.train)
+        _ = try straight.trainEpoch(1, on: data.train)
+
+        let first = try Trainer(plan: plan, model: model, options: o)
+        _ = try first.trainEpoch(0, on: data.train)
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("sparrow-fp16-\(UUID().uuidString).safetensors")
+        defer { try? FileManager.default.removeItem(at: file) }
+        try first.saveCheckpoint(to: file, epoch: 1)
+        let resumed = try Trainer(plan: plan, model: model, options: o)
+        #expect(try resumed.loadCheckpoint(from: file) == 1)
+        _ = try resumed.trainEpoch(1, on: data.train)
+        #expect(resumed.lossScaler == straight.lossScaler)
+        #expect((straight.lossScaler?.skippedSteps ?? 0) > 0)
+        for id in plan.graph.ids where plan.training.trainable.contains(id) {
+            #expect(resumed.storedBytes(id) == straight.storedBytes(id), "\(plan.graph[id].name) differs after resuming")
+        }
+    }
+}
