@@ -82,9 +82,10 @@ struct Out<T>: KernelArgument {
     func value(_ env: KernelEnvironment) -> UnsafeMutablePointer<T>? { pointer }
 }
 
-/// A step-context value.
+/// A step-context value of type Float.
 struct ContextFloat: KernelArgument {
-    let field: ContextField
+    enum Field { case learningRate, gradScale, lossScale, biasCorrection1, biasCorrection2 }
+    let field: Field
     func value(_ env: KernelEnvironment) -> Float {
         switch field {
         case .learningRate: return env.context.learningRate
@@ -92,10 +93,17 @@ struct ContextFloat: KernelArgument {
         case .lossScale: return env.context.lossScale
         case .biasCorrection1: return env.context.biasCorrection1
         case .biasCorrection2: return env.context.biasCorrection2
-        case .accumulate: return Float(env.context.accumulate)
         }
     }
-    var c: CExpression { .context(field) }
+    var c: CExpression {
+        switch field {
+        case .learningRate: return .context(.learningRate)
+        case .gradScale: return .context(.gradScale)
+        case .lossScale: return .context(.lossScale)
+        case .biasCorrection1: return .context(.biasCorrection1)
+        case .biasCorrection2: return .context(.biasCorrection2)
+        }
+    }
 }
 
 /// Whether a gradient kernel adds onto the previous sample's (gradient accumulation).

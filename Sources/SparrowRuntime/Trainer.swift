@@ -100,8 +100,8 @@ public final class Trainer {
         step += 1
         beta1Power *= adamBetas.0
         beta2Power *= adamBetas.1
-        let scale = lossScaler?.scale ?? 1
-        var context = StepContext(learningRate: learningRate, accumulate: 0, gradScale: 1 / Float(count) * (1 / scale),
+        let scale = lossScaler?.scale ?? 1, factor = lossScaler?.gradientFactor ?? 1
+        var context = StepContext(learningRate: learningRate, accumulate: 0, gradScale: 1 / Float(count) * factor,
                                   biasCorrection1: 1 - beta1Power, biasCorrection2: 1 - beta2Power, lossScale: scale)
         var total = 0.0, correct = 0
         executor.resetOverflow()
