@@ -85,14 +85,7 @@ public func emulatePlan(_ plan: TrainingPlan, model: Model, samples: [[Float]], 
     case .exited: progress?(steps)
     }
     var state: [String: [UInt8]] = [:]
-    for id in graph.ids {
-        let isState: Bool
-        switch graph[id].op {
-        case .optimizerState: isState = true
-        case .parameter: isState = plan.training.trainable.contains(id)
-        default: isState = false
-        }
-        guard isState else { continue }
+    for id in plan.training.stateTensors {
         let size = memory.dtypes[id].byteCount(elements: graph[id].type.shape.elementCount)
         state[graph[id].name] = machine.read(arena &+ UInt32(memory.offsets[id]), count: size) ?? []
     }
@@ -104,22 +97,19 @@ public func emulatePlan(_ plan: TrainingPlan, model: Model, samples: [[Float]], 
                            instructionsPerCore: machine.retired, seconds: seconds, console: String(decoding: machine.console, as: UTF8.self))
 }
 
-/// A digest (64-bit FNV-1a, hex) of every file of an exported project and the make variables.
+/// A digest of every file of an exported project and the make variables.
 private func projectDigest(_ dir: URL, make: [String]) throws -> String {
-    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-    func mix(_ bytes: some Sequence<UInt8>) {
-        for b in bytes { hash = (hash ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
-    }
+    var digest = ContentDigest()
     let fm = FileManager.default
     let files = (fm.enumerator(atPath: dir.path)?.compactMap { $0 as? String } ?? []).sorted()
     for f in files {
         var isDirectory: ObjCBool = false
         guard fm.fileExists(atPath: dir.appendingPathComponent(f).path, isDirectory: &isDirectory), !isDirectory.boolValue else { continue }
-        mix(f.utf8)
-        mix(try Data(contentsOf: dir.appendingPathComponent(f)))
+        digest.mix(f.utf8)
+        digest.mix(try Data(contentsOf: dir.appendingPathComponent(f)))
     }
-    for m in make { mix(m.utf8) }
-    return String(hash, radix: 16)
+    for m in make { digest.mix(m.utf8) }
+    return digest.hex
 }
 
 /// The plan tensor (live at `step`) an arena or flash address belongs to, or the region.

@@ -61,6 +61,18 @@ public struct TrainingGraph: Hashable, Sendable {
         default: return id < forwardEnd ? .forward : .backward
         }
     }
+
+    /// What a training step changes: the trainable parameters and every optimizer
+    /// state tensor (master copies included), in schedule order.
+    public var stateTensors: [NodeID] {
+        graph.ids.filter { id in
+            switch graph[id].op {
+            case .optimizerState: return true
+            case .parameter: return trainable.contains(id)
+            default: return false
+            }
+        }
+    }
 }
 
 /// Phase of a node within a training step.

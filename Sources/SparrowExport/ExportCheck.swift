@@ -50,14 +50,7 @@ public func checkExport(_ plan: TrainingPlan, model: Model, samples: [[Float]], 
     o.optimizer = plan.training.optimizer
     o.cores = cores
     let trainer = try Trainer(plan: plan, model: model, options: o)
-    var losses: [Float] = []
-    for s in 0..<steps {
-        let k = s % samples.count
-        let r = trainer.trainBatch(count: 1, learningRate: learningRate) { _, feed in
-            samples[k].withUnsafeBufferPointer { feed($0, labels[k]) }
-        }
-        losses.append(Float(r.loss))
-    }
+    let losses = trainer.trainSteps(steps, samples: samples, labels: labels, learningRate: learningRate)
     var differing: [String] = []
     for (name, bytes) in result.state {
         guard let id = plan.graph.id(named: name), bytes == trainer.storedBytes(id) else { differing.append(name); continue }

@@ -12,19 +12,18 @@ public struct KernelObjectCache: Sendable {
     /// The cache entry for `project`'s kernels built into `subdirectory` (e.g.
     /// `build/host/kernels`) with `key` (compiler and flags).
     private func entry(_ project: URL, subdirectory: String, key: String) throws -> URL {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        func mix(_ bytes: some Sequence<UInt8>) { for b in bytes { hash = (hash ^ UInt64(b)) &* 0x0000_0100_0000_01B3 } }
+        var digest = ContentDigest()
         let fm = FileManager.default
         for dir in ["kernels", "kernels/include", "rv32"] {
             let url = project.appendingPathComponent(dir)
             for f in ((try? fm.contentsOfDirectory(atPath: url.path)) ?? []).sorted() where f.hasSuffix(".c") || f.hasSuffix(".h") {
-                mix((dir + "/" + f).utf8)
-                mix(try Data(contentsOf: url.appendingPathComponent(f)))
+                digest.mix((dir + "/" + f).utf8)
+                digest.mix(try Data(contentsOf: url.appendingPathComponent(f)))
             }
         }
-        mix(subdirectory.utf8)
-        mix(key.utf8)
-        return directory.appendingPathComponent(String(hash, radix: 16))
+        digest.mix(subdirectory.utf8)
+        digest.mix(key.utf8)
+        return directory.appendingPathComponent(digest.hex)
     }
 
     /// Copies cached objects into the project (marked newer than its sources). Returns whether there were any.
@@ -57,4 +56,18 @@ public struct KernelObjectCache: Sendable {
             try? fm.removeItem(at: staging)  // another writer won, or no objects: nothing to keep
         }
     }
+}
+
+/// A 64-bit FNV-1a digest of bytes fed in order: the key of the build caches
+/// (not cryptographic; it only has to tell different project files apart).
+public struct ContentDigest: Sendable {
+    private var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+
+    public init() {}
+
+    public mutating func mix(_ bytes: some Sequence<UInt8>) {
+        for b in bytes { hash = (hash ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
+    }
+
+    public var hex: String { String(hash, radix: 16) }
 }

@@ -163,9 +163,8 @@ struct ModelSource {
                 }
             }
         }
-        for id in graph.ids where isState(id) || ((graph[id].op == .parameter || graph[id].op == .constant) && memory.regions[id] == .sram) {
-            used.insert(id)
-        }
+        used.formUnion(plan.training.stateTensors)
+        for id in graph.ids where (graph[id].op == .parameter || graph[id].op == .constant) && memory.regions[id] == .sram { used.insert(id) }
         var lines = ["/* tensors: step, op, storage, shape, bytes, live steps */"]
         for id in used.sorted() {
             let node = graph[id]
@@ -175,15 +174,6 @@ struct ModelSource {
         }
         lines.append("#define sparrow_scratch (sparrow_arena + \(memory.scratchOffset)) /* kernel scratch, \(memory.scratchSize) B */")
         return lines.joined(separator: "\n") + "\n"
-    }
-
-    /// Trainable parameters and optimizer state: what a step changes and `sparrow_state` lists.
-    func isState(_ id: NodeID) -> Bool {
-        switch graph[id].op {
-        case .optimizerState: return true
-        case .parameter: return plan.training.trainable.contains(id)
-        default: return false
-        }
     }
 
     private func constantTables() -> String {

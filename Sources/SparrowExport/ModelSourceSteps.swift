@@ -120,7 +120,7 @@ extension ModelSource {
         }
         out += "}\n\n"
         out += "const sparrow_tensor sparrow_state[] = {\n"
-        let state = graph.ids.filter { isState($0) }
+        let state = plan.training.stateTensors
         for id in state { out += "  {\(cString(graph[id].name)), \(names[id]), \(executor.storedSize(id))},\n" }
         if state.isEmpty { out += "  {\"\", NULL, 0},\n" }
         out += "};\nconst int32_t sparrow_state_count = \(state.count);\n"

@@ -214,15 +214,20 @@ public final class Executor {
         do { try store(values, to: id) } catch { preconditionFailure(error.description) }
     }
 
-    private func store(_ values: some Collection<Float>, to id: NodeID) throws(ModelError) {
+    private func store(_ values: [Float], to id: NodeID) throws(ModelError) {
+        var failure: ModelError?
+        values.withUnsafeBufferPointer { buffer in
+            do throws(ModelError) { try store(buffer, to: id) } catch { failure = error }
+        }
+        if let failure { throw failure }
+    }
+
+    private func store(_ values: UnsafeBufferPointer<Float>, to id: NodeID) throws(ModelError) {
         let p = pointer(id), n = values.count
         guard n > 0 else { return }
         switch plan.dtypes[id] {
         case .fp32:
-            if values.withContiguousStorageIfAvailable({ p.copyMemory(from: $0.baseAddress!, byteCount: n * 4) }) == nil {
-                let f = p.assumingMemoryBound(to: Float.self)
-                for (i, v) in values.enumerated() { f[i] = v }
-            }
+            p.copyMemory(from: values.baseAddress!, byteCount: n * 4)
         case .fp16:
             let h = p.assumingMemoryBound(to: UInt16.self)
             for (i, v) in values.enumerated() { h[i] = sp_f16_from_f32(v) }
@@ -230,8 +235,7 @@ public final class Executor {
             let q = p.assumingMemoryBound(to: Int8.self)
             if let a = quantization?.activations[id] {
                 // The kernel library's rounding, as the exported project quantizes its input.
-                let copied = values.withContiguousStorageIfAvailable { sp_quantize_f32_to_int8(Int32(n), $0.baseAddress, a.scale, a.zeroPoint, q, 0, 1) }
-                if copied == nil { Array(values).withUnsafeBufferPointer { sp_quantize_f32_to_int8(Int32(n), $0.baseAddress, a.scale, a.zeroPoint, q, 0, 1) } }
+                sp_quantize_f32_to_int8(Int32(n), values.baseAddress, a.scale, a.zeroPoint, q, 0, 1)
             } else if let s = quantization?.weightScales[id] {
                 let channelOf = channelIndex(id, channels: s.count)
                 for (i, v) in values.enumerated() {

@@ -104,4 +104,17 @@ extension Trainer {
             data.sample(at: i).withUnsafeBufferPointer { feed($0, data.labels[i]) }
         }
     }
+
+    /// Trains `steps` batch-1 steps at a constant `learningRate`, sample k = step
+    /// mod count, as an exported harness or the emulated device does; returns
+    /// each step's loss.
+    public func trainSteps(_ steps: Int, samples: [[Float]], labels: [Int32], learningRate: Float) -> [Float] {
+        precondition(!samples.isEmpty && samples.count == labels.count, "trainSteps: one label per sample")
+        return (0..<steps).map { s in
+            let k = s % samples.count
+            return Float(trainBatch(count: 1, learningRate: learningRate) { _, feed in
+                samples[k].withUnsafeBufferPointer { feed($0, labels[k]) }
+            }.loss)
+        }
+    }
 }

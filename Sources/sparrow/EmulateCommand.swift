@@ -76,13 +76,9 @@ struct EmulateCommand: Command {
             o.batchSize = 1
             o.optimizer = plan.training.optimizer
             let trainer = try Trainer(plan: plan, model: model, options: o)
-            var losses: [Float] = []
-            for s in 0..<steps {
-                let k = s % samples.count
-                losses.append(Float(trainer.trainBatch(count: 1, learningRate: lr) { _, feed in samples[k].withUnsafeBufferPointer { feed($0, labels[k]) } }.loss))
-            }
+            let losses = trainer.trainSteps(steps, samples: samples, labels: labels, learningRate: lr)
             identical = losses.map(\.bitPattern) == r.losses.map(\.bitPattern)
-                && plan.training.trainable.allSatisfy { r.state[plan.graph[$0].name] == trainer.storedBytes($0) }
+                && plan.training.stateTensors.allSatisfy { r.state[plan.graph[$0].name] == trainer.storedBytes($0) }
         }
         let report = Report(model: plan.modelName, precision: plan.memory.precision.rawValue, target: target.name, cores: cores, steps: steps,
                             losses: r.losses, instructions: r.instructions, instructionsPerCore: r.instructionsPerCore, seconds: r.seconds,

@@ -32,14 +32,9 @@ import Sparrow
         o.optimizer = plan.training.optimizer
         o.cores = cores
         let t = try Trainer(plan: plan, model: model, options: o)
-        var losses: [Float] = []
-        for s in 0..<steps {
-            let k = s % samples.count
-            let r = t.trainBatch(count: 1, learningRate: 0.01) { _, feed in samples[k].withUnsafeBufferPointer { feed($0, labels[k]) } }
-            losses.append(Float(r.loss))
-        }
+        let losses = t.trainSteps(steps, samples: samples, labels: labels, learningRate: 0.01)
         var state: [String: [UInt8]] = [:]
-        for (p, _) in plan.training.gradients { state[plan.graph[p].name] = t.storedBytes(p) }
+        for id in plan.training.stateTensors { state[plan.graph[id].name] = t.storedBytes(id) }
         return (state, losses)
     }
 
