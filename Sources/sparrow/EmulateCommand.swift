@@ -60,7 +60,7 @@ struct EmulateCommand: Command {
         }
         guard let clang = toolchainClang() else { throw UsageError("no clang beside swift on PATH: the emulator runs code compiled by the toolchain's clang") }
         let lr = try args.float("lr") ?? 0.01
-        let (samples, labels) = try ExportBench.samples(for: model, count: min(steps, 256),
+        let (samples, labels) = try Resources.samples(for: model, count: min(steps, 256),
                                                         data: args.string("data").map { URL(fileURLWithPath: $0) })
         note("building \(plan.modelName) (\(plan.memory.precision.rawValue)) for \(target.name), \(cores) core(s)…")
         var bar = ProgressBar(title: "emulating", total: steps)

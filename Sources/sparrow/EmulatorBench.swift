@@ -24,17 +24,13 @@ struct EmulatorBench {
         var rows: [Row] = []
         for (name, precision) in [("resnet8", Precision.fp32), ("ds-cnn", .fp32), ("resnet8", .int8), ("resnet8", .fp16)] {
             guard let model = try ModelZoo.model(named: name, seed: 1) else { continue }
-            let (samples, labels) = try ExportBench.samples(for: model, count: steps, data: nil)
+            let (samples, labels) = try Resources.samples(for: model, count: steps, data: nil)
             for cores in [1, target.cores] {
                 var c = CompileOptions()
                 c.spec = DefaultSpecs.sparse(for: model)
                 c.precision = precision
                 c.cores = cores
-                if precision == .int8 {
-                    let d = try Dataset(name: "bench", sampleShape: ExportBench.inputShape(model), samples: samples.flatMap { $0 }, labels: labels,
-                                        classCount: 10, classNames: nil)
-                    c.calibration = try calibrate(model, on: d, samples: d.count)
-                }
+                if precision == .int8 { c.calibration = try Resources.calibration(for: model, samples: samples, labels: labels) }
                 let plan = try compilePlan(model, options: c)
                 guard plan.memory.peakSRAM <= target.l2.bytes else { continue }  // as on the device
                 let r = try emulatePlan(plan, model: model, samples: samples, labels: labels, steps: steps, target: target, cores: cores,

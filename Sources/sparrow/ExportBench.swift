@@ -30,16 +30,12 @@ struct ExportBench {
             if name == "cnn-small" {
                 model = try Resources.loadModel(name, weights: Resources.root.appendingPathComponent("models/cnn-small.safetensors").path, seed: 0)
             }
-            let (samples, labels) = try Self.samples(for: model, count: steps, data: nil)
+            let (samples, labels) = try Resources.samples(for: model, count: steps, data: nil)
             for precision in Precision.allCases {
                 var c = CompileOptions()
                 c.spec = DefaultSpecs.sparse(for: model)
                 c.precision = precision
-                if precision == .int8 {
-                    let data = try Dataset(name: "bench", sampleShape: Self.inputShape(model), samples: samples.flatMap { $0 }, labels: labels,
-                                           classCount: 10, classNames: nil)
-                    c.calibration = try calibrate(model, on: data, samples: data.count)
-                }
+                if precision == .int8 { c.calibration = try Resources.calibration(for: model, samples: samples, labels: labels) }
                 let plan = try compilePlan(model, options: c)
                 let check = try checkExport(plan, model: model, samples: samples, labels: labels, steps: steps, compiler: host)
                 var row = Row(model: name, precision: precision.rawValue, peakSRAM: plan.memory.peakSRAM, steps: steps,
@@ -64,23 +60,6 @@ struct ExportBench {
         } catch {
             return (nil, error.description.split(separator: "\n").first.map(String.init))
         }
-    }
-
-    static func inputShape(_ model: Model) -> [Int] {
-        model.graph.ids(where: { $0 == .input }).first.map { model.graph[$0].type.shape.dims } ?? []
-    }
-
-    /// The first images of `data` (default: the shipped Fashion-MNIST) for 28×28×1
-    /// models, seeded noise (seed 5) for the others.
-    static func samples(for model: Model, count: Int, data: URL?) throws -> ([[Float]], [Int32]) {
-        let shape = inputShape(model)
-        if shape == [28, 28, 1] {
-            let d = try Resources.loadIDXDirectory(data ?? Resources.fashionMNIST, limitTrain: count, limitTest: 1).train
-            return ((0..<d.count).map { Array(d.sample(at: $0)) }, Array(d.labels.prefix(d.count)))
-        }
-        var rng = SeededGenerator(seed: 5)
-        let n = shape.reduce(1, *)
-        return ((0..<count).map { _ in (0..<n).map { _ in rng.nextUnitFloat() } }, (0..<count).map { Int32($0 % 10) })
     }
 
     static func table(_ rows: [Row]) -> String {

@@ -14,6 +14,28 @@ enum Resources {
 
     static var targets: URL { root.appendingPathComponent("targets") }
 
+    /// The first `count` images of `data` (default: the shipped Fashion-MNIST) for
+    /// 28×28×1 models, seeded noise (seed 5) for other input shapes: what the
+    /// export and emulator benches and `sparrow emulate` train on.
+    static func samples(for model: Model, count: Int, data: URL?) throws -> ([[Float]], [Int32]) {
+        let shape = model.graph.ids(where: { $0 == .input }).first.map { model.graph[$0].type.shape.dims } ?? []
+        if shape == [28, 28, 1] {
+            let d = try loadIDXDirectory(data ?? fashionMNIST, limitTrain: count, limitTest: 1).train
+            return ((0..<d.count).map { Array(d.sample(at: $0)) }, Array(d.labels.prefix(d.count)))
+        }
+        var rng = SeededGenerator(seed: 5)
+        let n = shape.reduce(1, *)
+        return ((0..<count).map { _ in (0..<n).map { _ in rng.nextUnitFloat() } }, (0..<count).map { Int32($0 % 10) })
+    }
+
+    /// Activation ranges of `model` over the given samples (for an int8 plan).
+    static func calibration(for model: Model, samples: [[Float]], labels: [Int32]) throws -> CalibrationRanges {
+        let shape = model.graph.ids(where: { $0 == .input }).first.map { model.graph[$0].type.shape.dims } ?? []
+        let data = try Dataset(name: "samples", sampleShape: shape, samples: samples.flatMap { $0 }, labels: labels,
+                               classCount: Int(labels.max() ?? 0) + 1, classNames: nil)
+        return try calibrate(model, on: data, samples: data.count)
+    }
+
     /// A shipped target by name, or a target file path.
     static func target(_ name: String) throws -> Target {
         if name.hasSuffix(".json") { return try Target(contentsOf: URL(fileURLWithPath: name)) }
