@@ -9,6 +9,11 @@ public struct EmulationResult: Sendable {
     public var state: [String: [UInt8]]
     public var instructions: UInt64
     public var instructionsPerCore: [UInt64]
+    /// Cycles of the whole run (start-up included) and every counter of the cycle model.
+    public var cycles: UInt64
+    public var counters: ClusterCounters
+    /// Cost of one training step op by op, if asked for.
+    public var profile: PlanProfile?
     /// Host seconds spent emulating (building excluded).
     public var seconds: Double
     public var console: String
@@ -21,11 +26,12 @@ public struct EmulationResult: Sendable {
 /// a `Machine` and runs it to the end. Faults are thrown as `EmulatorFault`s that
 /// name the plan step and the tensor an address belongs to. `checkMemory` turns
 /// on the shadow map of the arena (`PlanShadow`): slower, and every load is
-/// checked against the plan.
+/// checked against the plan. `profile` collects the cost of each plan step from
+/// the step markers (`PlanProfile`).
 public func emulatePlan(_ plan: TrainingPlan, model: Model, samples: [[Float]], labels: [Int32], steps: Int, target: Target,
                         cores: Int = 1, compiler: String, learningRate: Float = 0.01,
                         instructionLimit: UInt64 = 20_000_000_000, checkMemory: Bool = false, cache: URL? = nil,
-                        objects: KernelObjectCache? = nil,
+                        objects: KernelObjectCache? = nil, profile: Bool = false,
                         progress: ((Int) -> Void)? = nil) throws -> EmulationResult {
     precondition(!samples.isEmpty && samples.count == labels.count && steps >= 1, "emulatePlan: samples, labels and steps")
     guard cores <= target.cores else { throw ExportError.unsupported("target '\(target.name)' has \(target.cores) cores, not \(cores)") }
@@ -68,12 +74,14 @@ public func emulatePlan(_ plan: TrainingPlan, model: Model, samples: [[Float]], 
     if checkMemory { machine.watcher = PlanShadow(plan: plan, base: arena) }
     // A training step starts where the step markers go back to an earlier plan step.
     var last = Int.max, started = 0
-    machine.onStep = { s in
+    var recorder = ProfileRecorder()
+    machine.onStep = { [unowned machine] s in
         if s < last {
             if started > 0 { progress?(started) }
             started += 1
         }
         last = s
+        if profile { recorder.mark(s, machine.counters) }
     }
     let t0 = Date()
     let stop = machine.run(limit: instructionLimit)
@@ -84,6 +92,7 @@ public func emulatePlan(_ plan: TrainingPlan, model: Model, samples: [[Float]], 
         throw ExportError.build("the rv32 harness exited with code \(code) (1: malformed samples, 2: samples of the wrong size)")
     case .exited: progress?(steps)
     }
+    recorder.mark(nil, machine.counters)
     var state: [String: [UInt8]] = [:]
     for id in plan.training.stateTensors {
         let size = memory.dtypes[id].byteCount(elements: graph[id].type.shape.elementCount)
@@ -94,7 +103,9 @@ public func emulatePlan(_ plan: TrainingPlan, model: Model, samples: [[Float]], 
         Float(bitPattern: UInt32(lossBytes[k]) | UInt32(lossBytes[k + 1]) << 8 | UInt32(lossBytes[k + 2]) << 16 | UInt32(lossBytes[k + 3]) << 24)
     }
     return EmulationResult(steps: steps, losses: losses, state: state, instructions: machine.instructions,
-                           instructionsPerCore: machine.retired, seconds: seconds, console: String(decoding: machine.console, as: UTF8.self))
+                           instructionsPerCore: machine.retired, cycles: machine.cycles, counters: machine.counters.aligned(),
+                           profile: profile ? PlanProfile(plan: plan, intervals: recorder.intervals, steps: steps, target: target, cores: cores) : nil,
+                           seconds: seconds, console: String(decoding: machine.console, as: UTF8.self))
 }
 
 /// A digest of every file of an exported project and the make variables.

@@ -80,25 +80,32 @@ extension Machine {
     }
 
     /// Runs every core until the program writes the exit register, faults, deadlocks
-    /// or retires `limit` instructions in all. Cores take turns of `quantum` instructions.
-    public func run(limit: UInt64 = .max, quantum: Int = 512) -> Stop {
+    /// or retires `limit` instructions in all. Time advances in windows of `quantum`
+    /// cycles: in each, every running core runs until its clock reaches the window's
+    /// end, lowest core first (it wins the banks it shares with later cores in a cycle).
+    /// A core waiting at a join or barrier does not hold the window back; when it is
+    /// released its clock jumps to the release.
+    public func run(limit: UInt64 = .max, quantum: UInt64 = 256) -> Stop {
+        var window: UInt64 = 0
         while true {
-            var progressed = false
+            window += quantum
+            var progressed = false, ahead = false
             for c in 0..<cores where !waiting[c] {
-                let before = retired[c]
-                let outcome = run(core: c, budget: quantum)
+                let before = clock(c)
+                let outcome = run(core: c, until: window)
                 if let f = platformFault { return .fault(f) }  // raised by a platform register during the run
                 switch outcome {
                 case .budget, .waiting: break
                 case .exited: return .exited(exitCode ?? 0)
                 case .fault(let f): return .fault(f)
                 }
-                if retired[c] != before { progressed = true }
-                if instructions >= limit {
-                    return .fault(EmulatorFault(kind: .instructionLimit, core: c, pc: pc[c], instruction: 0, step: step))
-                }
+                if clock(c) != before { progressed = true }
+                if !waiting[c], clock(c) >= window { ahead = true }
             }
-            if !progressed {
+            if instructions >= limit {
+                return .fault(EmulatorFault(kind: .instructionLimit, core: 0, pc: pc[0], instruction: 0, step: step))
+            }
+            if !progressed && !ahead {
                 return .fault(EmulatorFault(kind: .deadlock, core: 0, pc: pc[0], instruction: 0, step: step))
             }
         }

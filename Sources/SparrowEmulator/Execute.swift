@@ -1,7 +1,7 @@
 extension Machine {
     /// How a core's run of instructions ended.
     enum Outcome {
-        /// Ran its whole budget.
+        /// Its clock reached the cycle it ran until.
         case budget
         /// Executed `wfi` (parked until a fork), or stalls on a join.
         case waiting
@@ -10,17 +10,14 @@ extension Machine {
         case fault(EmulatorFault)
     }
 
-    /// Runs up to `budget` instructions on `core`.
-    func run(core c: Int, budget: Int) -> Outcome {
+    /// Runs `core` until its clock reaches cycle `until` (or it waits, exits or faults).
+    func run(core c: Int, until: UInt64) -> Outcome {
         let x = self.x + c * 32, f = self.f + c * 32
         var pc = self.pc[c]
-        var retired = 0
-        defer {
-            self.pc[c] = pc
-            self.retired[c] &+= UInt64(retired)
-        }
+        defer { self.pc[c] = pc }
         let flashBase = self.flashBase, flashSize = self.flashSize
-        while retired < budget {
+        let clock = count + c * Counter.stride
+        while clock.pointee < until {
             let offset = pc &- flashBase
             guard offset < flashSize, offset & 1 == 0 else {
                 self.pc[c] = pc
@@ -111,7 +108,7 @@ extension Machine {
                 } else if a &- peripherals < Machine.peripheralBytes, n == 4, platformStore(a &- peripherals, value, core: c) {
                     if exitCode != nil {
                         self.pc[c] = next
-                        retired += 1
+                        account(c, i, pc: pc, next: next, a: rs1, b: rs2)
                         x[0] = 0
                         pc = next
                         return .exited
@@ -163,8 +160,8 @@ extension Machine {
                 if pendingWake[c] {
                     pendingWake[c] = false  // the event came first: no sleep
                 } else {
+                    account(c, i, pc: pc, next: next, a: rs1, b: rs2)
                     pc = next
-                    retired += 1
                     waiting[c] = true
                     return .waiting
                 }
@@ -187,7 +184,7 @@ extension Machine {
                 if i.op.isCoreV {
                     // CORE-V custom extensions (ExecuteXcv.swift): nil = retired normally.
                     if let stop = executeXcv(i, core: c, x: x, pc: pc, next: &next) {
-                        if case .exited = stop { retired += 1; x[0] = 0; pc = next }
+                        if case .exited = stop { account(c, i, pc: pc, next: next, a: rs1, b: rs2); x[0] = 0; pc = next }
                         return stop
                     }
                 } else if i.op.isFvec {
@@ -200,8 +197,8 @@ extension Machine {
                 }
             }
             x[0] = 0
+            account(c, i, pc: pc, next: next, a: rs1, b: rs2)
             pc = next
-            retired += 1
         }
         return .budget
     }
@@ -226,8 +223,10 @@ extension Machine {
             if extensions.contains(.c) { misa |= 1 << 2 }
             return misa
         case 0xF14: return UInt32(c)
-        case 0xB00, 0xC00, 0xB02, 0xC02: return UInt32(truncatingIfNeeded: retired[c])
-        case 0xB80, 0xC80, 0xB82, 0xC82: return UInt32(truncatingIfNeeded: retired[c] >> 32)
+        case 0xB00, 0xC00: return UInt32(truncatingIfNeeded: clock(c))  // mcycle, cycle
+        case 0xB80, 0xC80: return UInt32(truncatingIfNeeded: clock(c) >> 32)
+        case 0xB02, 0xC02: return UInt32(truncatingIfNeeded: counters(core: c).instructions)  // minstret, instret
+        case 0xB82, 0xC82: return UInt32(truncatingIfNeeded: counters(core: c).instructions >> 32)
         default: return nil
         }
     }

@@ -28,8 +28,19 @@ public final class Machine {
     var fflags: [UInt8]
     var frm: [UInt8]
     var mstatus: [UInt32]
-    /// Instructions retired per core.
-    public internal(set) var retired: [UInt64]
+    /// The cycle model's counters, `Counter.stride` per core (see `counters`).
+    let count: UnsafeMutablePointer<UInt64>
+    /// The scoreboard: per core, the cycle each register (x0–x31, f0–f31) is ready,
+    /// and the stall counter a wait for it is charged to.
+    let ready: UnsafeMutablePointer<UInt64>
+    let readyCharge: UnsafeMutablePointer<UInt8>
+    /// Timing of each opcode (`OpTiming.table`), indexed by raw value.
+    let opTiming: UnsafeMutablePointer<OpTiming>
+    /// Bank arbitration: per L1 bank (and, last, the L2 port), which cycle each slot of
+    /// a ring of `Machine.ringSlots` cycles was taken in (a slot holding t = taken at t).
+    let bankSlots: UnsafeMutablePointer<UInt64>
+    let banks: Int
+    static let ringSlots = 4096
     var waiting: [Bool]
     /// A wake-up that arrived while the core was not waiting: its next `wfi` returns at once.
     var pendingWake: [Bool]
@@ -46,6 +57,13 @@ public final class Machine {
     /// model copies at once; the cycle model will time them).
     var dmaSource: UInt32 = 0, dmaDestination: UInt32 = 0
     public private(set) var dmaTransfers = 0, dmaBytes = 0
+    /// The DMA engine's timing: the cycle it is free again, and when each transfer ends.
+    var dmaFree: UInt64 = 0
+    var dmaEnds: [UInt64] = []
+    /// The latest cycle a woken core wrote done (the join returns after it), and the
+    /// cycle the last barrier released its team.
+    var joinReady: UInt64 = 0
+    var barrierLatest: UInt64 = 0, barrierRelease: UInt64 = 0
     /// Barrier of the event unit: arrivals of the current generation, and each core's ticket.
     var barrierArrivals = 0, barrierGeneration = 0
     var barrierTicket: [Int?]
@@ -84,7 +102,18 @@ public final class Machine {
         fflags = Array(repeating: 0, count: cores)
         frm = Array(repeating: 0, count: cores)
         mstatus = Array(repeating: 0, count: cores)
-        retired = Array(repeating: 0, count: cores)
+        count = .allocate(capacity: Counter.stride * cores)
+        count.initialize(repeating: 0, count: Counter.stride * cores)
+        ready = .allocate(capacity: 64 * cores)
+        ready.initialize(repeating: 0, count: 64 * cores)
+        readyCharge = .allocate(capacity: 64 * cores)
+        readyCharge.initialize(repeating: UInt8(Counter.loadStalls.rawValue), count: 64 * cores)
+        let table = OpTiming.table(target.timing)
+        opTiming = .allocate(capacity: table.count)
+        opTiming.initialize(from: table, count: table.count)
+        banks = max(target.l1Banks, 1)
+        bankSlots = .allocate(capacity: (banks + 1) * Machine.ringSlots)
+        bankSlots.initialize(repeating: .max, count: (banks + 1) * Machine.ringSlots)
         waiting = Array(repeating: false, count: cores)
         pendingWake = Array(repeating: false, count: cores)
         busy = Array(repeating: false, count: cores)
@@ -100,10 +129,41 @@ public final class Machine {
         decodedFlags.deallocate()
         x.deallocate()
         f.deallocate()
+        count.deallocate()
+        ready.deallocate()
+        readyCharge.deallocate()
+        opTiming.deallocate()
+        bankSlots.deallocate()
     }
 
+    /// Instructions retired per core.
+    public var retired: [UInt64] { (0..<cores).map { counters(core: $0).instructions } }
     /// Total instructions retired by all cores.
     public var instructions: UInt64 { retired.reduce(0, +) }
+
+    /// One core's counters now.
+    public func counters(core c: Int) -> CoreCounters {
+        CoreCounters(values: Array(UnsafeBufferPointer(start: count + c * Counter.stride, count: Counter.stride)))
+    }
+
+    /// Every core's counters and the DMA's, now (cores' clocks as they stand: see `ClusterCounters.aligned`).
+    public var counters: ClusterCounters {
+        ClusterCounters(cores: (0..<cores).map { counters(core: $0) }, dmaTransfers: UInt64(dmaTransfers), dmaBytes: UInt64(dmaBytes))
+    }
+
+    /// Cycles since reset: the slowest core's clock.
+    public var cycles: UInt64 { (0..<cores).map { clock($0) }.max() ?? 0 }
+
+    @inline(__always) func clock(_ c: Int) -> UInt64 { count[c * Counter.stride] }
+
+    /// Moves core `c`'s clock forward to `t` (if behind), counting the wait to `counter`.
+    @inline(__always) func wait(_ c: Int, until t: UInt64, as counter: Counter) {
+        let base = c * Counter.stride
+        let now = count[base]
+        guard t > now else { return }
+        count[base] = t
+        count[base + counter.rawValue] &+= t - now
+    }
 
     // MARK: Loading and host access
 
@@ -139,7 +199,6 @@ public final class Machine {
             fflags[c] = 0
             frm[c] = 0
             mstatus[c] = 0
-            retired[c] = 0
             waiting[c] = false
             pendingWake[c] = false
             busy[c] = false
@@ -157,6 +216,14 @@ public final class Machine {
         barrierGeneration = 0
         barrierTicket = Array(repeating: nil, count: cores)
         platformFault = nil
+        count.update(repeating: 0, count: Counter.stride * cores)
+        ready.update(repeating: 0, count: 64 * cores)
+        bankSlots.update(repeating: .max, count: (banks + 1) * Machine.ringSlots)
+        dmaFree = 0
+        dmaEnds = []
+        joinReady = 0
+        barrierLatest = 0
+        barrierRelease = 0
     }
 
     func fault(_ kind: EmulatorFault.Kind, core: Int, instruction: Instruction, address: UInt32? = nil) -> EmulatorFault {
@@ -176,11 +243,15 @@ public final class Machine {
             onStep?(Int(Int32(bitPattern: value)))
         case 12:
             forkBody = value
+            let start = clock(core) + UInt64(target.timing.fork)
             for c in 1..<max(team, 1) where c < cores {
                 if waiting[c] { waiting[c] = false } else { pendingWake[c] = true }
                 busy[c] = true
+                wait(c, until: start, as: .idle)
             }
-        case 16: busy[core] = false
+        case 16:
+            busy[core] = false
+            joinReady = max(joinReady, clock(core))
         case 24: team = Int(min(value, UInt32(cores)))
         case 0x40: dmaSource = value
         case 0x44: dmaDestination = value
@@ -205,6 +276,12 @@ public final class Machine {
             return
         }
         to.copyMemory(from: from, byteCount: Int(length))
+        // Timing: the engine takes transfers in order, each after a set-up, at its bandwidth.
+        let t = target.timing
+        let start = max(clock(core), dmaFree) + UInt64(t.dmaSetup)
+        dmaFree = start + (UInt64(length) + UInt64(t.dmaBytesPerCycle) - 1) / UInt64(t.dmaBytesPerCycle)
+        dmaEnds.removeAll { $0 <= clock(core) }
+        dmaEnds.append(dmaFree)
         if let w = watcher, dmaDestination &- w.base < w.size {
             w.stored(offset: Int(dmaDestination &- w.base), count: Int(length), step: step)
         }
@@ -218,11 +295,17 @@ public final class Machine {
     func platformLoad(_ offset: UInt32, core: Int) -> PlatformRead? {
         switch offset {
         case 12: return .value(forkBody)
-        case 16: return busy.contains(true) ? .stall : .value(0)
+        case 16:
+            if busy.contains(true) { return .stall }
+            wait(core, until: joinReady + UInt64(target.timing.join), as: .idle)
+            return .value(0)
         case 20: return .value(UInt32(cores))
         case 24: return .value(UInt32(team))
-        case 0x4C: return .value(0)  // DMA transfers in flight: none in the functional model
+        case 0x4C: return .value(UInt32(dmaEnds.filter { $0 > clock(core) }.count))
         case 0x50: return barrier(core: core)
+        case 0x54:
+            wait(core, until: dmaFree, as: .dmaWait)
+            return .value(0)
         default: return nil
         }
     }
@@ -233,13 +316,17 @@ public final class Machine {
         if let ticket = barrierTicket[core] {
             guard ticket != barrierGeneration else { return .stall }
             barrierTicket[core] = nil
+            wait(core, until: barrierRelease, as: .idle)
             return .value(0)
         }
         barrierTicket[core] = barrierGeneration
         barrierArrivals += 1
+        barrierLatest = max(barrierLatest, clock(core))
         if barrierArrivals >= max(team, 1) {
             barrierArrivals = 0
             barrierGeneration += 1
+            barrierRelease = barrierLatest + UInt64(target.timing.barrier)
+            barrierLatest = 0
         }
         return barrier(core: core)
     }

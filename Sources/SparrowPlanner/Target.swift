@@ -19,7 +19,7 @@ public struct Target: Hashable, Sendable {
     public var flash: MemoryRegion
     /// The SRAM the plan's arena lives in; its size is the default budget.
     public var l2: MemoryRegion
-    /// The cluster's shared scratchpad (stacks, small state; kernel tiles later).
+    /// The cluster's shared scratchpad (stacks, small state, kernel tiles).
     public var l1: MemoryRegion
     /// Word-interleaved banks of L1.
     public var l1Banks: Int
@@ -27,6 +27,10 @@ public struct Target: Hashable, Sendable {
     public var stackBytes: Int
     /// Memory-mapped registers of Sparrow's platform (exit code, console, step marker, cluster control).
     public var peripherals: UInt32
+    /// Cycles of instructions, memory accesses and synchronization (the emulator's cycle model).
+    public var timing = Timing()
+    /// Picojoules per counted event (the emulator's energy model).
+    public var energy = Energy()
 
     public init(name: String, summary: String, cores: Int, clockHz: Int, march: String, mabi: String, flash: MemoryRegion,
                 l2: MemoryRegion, l1: MemoryRegion, l1Banks: Int, stackBytes: Int, peripherals: UInt32) {
@@ -124,7 +128,8 @@ extension Target {
             try only(m, ["origin", "bytes"], at)
             return MemoryRegion(origin: UInt32(try int(m, "origin", at, 0...0xFFFF_0000)), bytes: try int(m, "bytes", at, 1...(1 << 30)))
         }
-        try only(top, ["format", "name", "summary", "cores", "clock_hz", "isa", "memory", "l1_banks", "stack_bytes", "peripherals", "sources"], "")
+        try only(top, ["format", "name", "summary", "cores", "clock_hz", "isa", "memory", "l1_banks", "stack_bytes", "peripherals", "timing", "energy_pj",
+                       "sources"], "")
         guard case .string("sparrow-target")? = top["format"] else { throw fail("expected \"format\": \"sparrow-target\"") }
         let isa = try object(top, "isa", "")
         try only(isa, ["march", "mabi", "extensions"], "isa.")
@@ -145,6 +150,7 @@ extension Target {
                   l1Banks: try int(top, "l1_banks", "", 1...1024), stackBytes: try int(top, "stack_bytes", "", 256...(1 << 20)),
                   peripherals: UInt32(try int(top, "peripherals", "", 0...0xFFFF_0000)))
         self.extensions = extensions
+        (timing, energy) = try Target.timingAndEnergy(top, fail: fail)
         guard march.hasPrefix("rv32"), march.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "_") }) else {
             throw fail("'isa.march' must be an rv32 ISA string such as rv32imfc_zfh, is '\(march)'")
         }

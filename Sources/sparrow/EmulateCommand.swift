@@ -4,8 +4,8 @@ import Sparrow
 /// `sparrow emulate`: a plan's exported rv32 image run in the multicore emulator.
 struct EmulateCommand: Command {
     static let name = "emulate"
-    static let summary = "Run a plan's exported C project, compiled for rv32, in Sparrow's emulator of the target cluster: loss per step, instructions, wall time."
-    static let usage = "sparrow emulate --plan plan.json [--model M] [--weights W] [--target T] [--steps N] [--cores N] [--check] [--shadow] [--json]"
+    static let summary = "Run a plan's exported C project, compiled for rv32, in Sparrow's emulator of the target cluster: loss per step, cycles, energy; --profile op by op."
+    static let usage = "sparrow emulate --plan plan.json [--model M] [--weights W] [--target T] [--steps N] [--cores N] [--check] [--shadow] [--profile] [--svg FILE] [--json]"
     static let specs: [OptionSpec] = [
         OptionSpec(name: "plan", valueName: "FILE", help: "The plan (sparrow compile --out; batch 1)."),
         OptionSpec(name: "model", valueName: "MODEL", help: "Zoo model name or architecture JSON the plan was compiled for.", defaultValue: "cnn-small"),
@@ -17,7 +17,9 @@ struct EmulateCommand: Command {
         OptionSpec(name: "lr", valueName: "RATE", help: "Learning rate.", defaultValue: "0.01"),
         OptionSpec(name: "check", valueName: nil, help: "Also train natively and compare the parameters bit for bit."),
         OptionSpec(name: "shadow", valueName: nil, help: "Check every arena load against the plan (shadow map): slower; a violation stops the run naming the step and tensor."),
-        OptionSpec(name: "json", valueName: nil, help: "Print the figures as JSON."),
+        OptionSpec(name: "profile", valueName: nil, help: "Print each plan step's cost: phase, MACs, cycles, MAC/cycle, energy, memory level of its operands."),
+        OptionSpec(name: "svg", valueName: "FILE", help: "Write the profile as an SVG: cycles and energy per plan step, by phase (implies --profile)."),
+        OptionSpec(name: "json", valueName: nil, help: "Print the figures (and the profile) as JSON."),
     ]
     static let details = """
         Needs the clang beside swift (it targets rv32). rv32 images are cached in .build/sparrow-emulate-cache by a digest of
@@ -37,7 +39,11 @@ struct EmulateCommand: Command {
         var instructionsPerCore: [UInt64]
         var seconds: Double
         var mips: Double
+        var cycles: UInt64
+        var milliseconds: Double
+        var microjoules: Double
         var bitIdentical: Bool?
+        var profile: PlanProfile?
     }
 
     let args: Arguments
@@ -62,11 +68,12 @@ struct EmulateCommand: Command {
         let lr = try args.float("lr") ?? 0.01
         let (samples, labels) = try Resources.samples(for: model, count: min(steps, 256),
                                                         data: args.string("data").map { URL(fileURLWithPath: $0) })
+        let profiling = args.has("profile") || args.has("svg")
         note("building \(plan.modelName) (\(plan.memory.precision.rawValue)) for \(target.name), \(cores) core(s)…")
         var bar = ProgressBar(title: "emulating", total: steps)
         let r = try emulatePlan(plan, model: model, samples: samples, labels: labels, steps: steps, target: target, cores: cores,
                                 compiler: clang, learningRate: lr, checkMemory: args.has("shadow"),
-                                cache: Resources.root.appendingPathComponent(".build/sparrow-emulate-cache")) { done in
+                                cache: Resources.root.appendingPathComponent(".build/sparrow-emulate-cache"), profile: profiling) { done in
             bar.update(done, status: "step \(done)/\(steps)")
         }
         bar.finish()
@@ -82,13 +89,21 @@ struct EmulateCommand: Command {
         }
         let report = Report(model: plan.modelName, precision: plan.memory.precision.rawValue, target: target.name, cores: cores, steps: steps,
                             losses: r.losses, instructions: r.instructions, instructionsPerCore: r.instructionsPerCore, seconds: r.seconds,
-                            mips: r.mips, bitIdentical: identical)
+                            mips: r.mips, cycles: r.cycles, milliseconds: Double(r.cycles) / Double(target.clockHz) * 1e3,
+                            microjoules: r.counters.picojoules(target.energy) / 1e6, bitIdentical: identical, profile: r.profile)
+        if let svg = args.string("svg"), let profile = r.profile {
+            try AtomicFile.write(Data(profile.svg().utf8), to: URL(fileURLWithPath: svg))
+            note("wrote \(svg)")
+        }
         if args.has("json") { try printJSON(report); return }
+        if let profile = r.profile { print(ProfileTable.render(profile)) }
         var t = Table(["step", "loss"])
         for (k, l) in r.losses.enumerated() { t.add(["\(k + 1)", String(format: "%.6f", l)]) }
         print(t.render())
         print("\(grouped(Int(r.instructions))) instructions on \(cores) core(s) (per core: \(r.instructionsPerCore.prefix(cores).map { grouped(Int($0)) }.joined(separator: ", "))), "
               + String(format: "%.2f s, %.1f million instructions per second", r.seconds, r.mips))
+        print("\(grouped(Int(r.cycles))) cycles = " + String(format: "%.3f ms at %.0f MHz, %.2f µJ (start-up included)", report.milliseconds,
+                                                                Double(target.clockHz) / 1e6, report.microjoules))
         if let identical {
             print(identical ? "parameters and losses bit-identical to the native runtime" : "DIFFERENT from the native runtime")
             if !identical { throw UsageError("the emulated run differs from the native runtime") }
