@@ -25,8 +25,8 @@ public struct EmulationResult: Sendable {
 /// in, `steps` training steps cycling through them, `cores` cores), loads it into
 /// a `Machine` and runs it to the end. Faults are thrown as `EmulatorFault`s that
 /// name the plan step and the tensor an address belongs to. `checkMemory` turns
-/// on the shadow map of the arena (`PlanShadow`): slower, and every load is
-/// checked against the plan. `profile` collects the cost of each plan step from
+/// on the shadow map of the arena (`PlanShadow`): slower, every load is checked
+/// against the plan, and the kernels run on the arena itself (no L1 staging). `profile` collects the cost of each plan step from
 /// the step markers (`PlanProfile`).
 public func emulatePlan(_ plan: TrainingPlan, model: Model, samples: [[Float]], labels: [Int32], steps: Int, target: Target,
                         cores: Int = 1, compiler: String, learningRate: Float = 0.01,
@@ -41,7 +41,8 @@ public func emulatePlan(_ plan: TrainingPlan, model: Model, samples: [[Float]], 
     options.target = target
     options.cores = cores
     options.learningRate = learningRate
-    _ = try exportProject(plan, model: model, to: dir, options: options)
+    options.l1Staging = !checkMemory  // the shadow map checks the arena: kernels must read it, not L1 copies
+    let exported = try exportProject(plan, model: model, to: dir, options: options)
     try HarnessFiles.samples(samples, labels: labels).write(to: dir.appendingPathComponent("samples.bin"))
     let make = ["-j2", "rv32", "RV32_CC=\(compiler)", "CORES=\(cores)", "CFLAGS=-O2 -DSPARROW_RV32_STEPS=\(steps)"]
     // The image depends only on the project's files and the make variables: cached by their digest.
@@ -104,7 +105,8 @@ public func emulatePlan(_ plan: TrainingPlan, model: Model, samples: [[Float]], 
     }
     return EmulationResult(steps: steps, losses: losses, state: state, instructions: machine.instructions,
                            instructionsPerCore: machine.retired, cycles: machine.cycles, counters: machine.counters.aligned(),
-                           profile: profile ? PlanProfile(plan: plan, intervals: recorder.intervals, steps: steps, target: target, cores: cores) : nil,
+                           profile: profile ? PlanProfile(plan: plan, intervals: recorder.intervals, steps: steps, target: target, cores: cores,
+                                                             staged: exported.staging.nodes) : nil,
                            seconds: seconds, console: String(decoding: machine.console, as: UTF8.self))
 }
 

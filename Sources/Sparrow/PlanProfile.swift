@@ -20,7 +20,8 @@ public struct PlanProfile: Codable, Sendable, Hashable {
         /// Cycles by stall kind summed over the cores (see `Counter`), and `idle`.
         public var stalls: [String: Double]
         /// Where each input and the output live: `L2` (the arena), `flash`, `view`
-        /// (an alias of another tensor) or `fused` (never stored).
+        /// (an alias of another tensor) or `fused` (never stored); `L1<L2` and
+        /// `L1<flash` when the step's calls run on L1 copies (`L1Staging`).
         public var inputs: [Operand]
         public var output: String
 
@@ -93,16 +94,20 @@ struct ProfileRecorder {
 
 extension PlanProfile {
     /// The profile of `plan` from the recorder's intervals over `steps` training steps.
-    init(plan: TrainingPlan, intervals: [Int: ClusterCounters], steps: Int, target: Target, cores: Int) {
+    init(plan: TrainingPlan, intervals: [Int: ClusterCounters], steps: Int, target: Target, cores: Int, staged: Set<NodeID>) {
         let g = plan.graph, m = plan.memory, e = target.energy
         let n = Double(steps)
-        func level(_ id: NodeID) -> String {
-            switch m.regions[id] {
+        func home(_ id: NodeID) -> String {
+            switch m.regions[m.storage[id]] {
             case .sram: return "L2"
             case .flash: return "flash"
-            case .view: return m.regions[m.storage[id]] == .flash ? "flash" : m.regions[m.storage[id]] == .sram ? "L2" : "view"
+            case .view: return "view"
             case .fused: return "fused"
             }
+        }
+        func level(_ id: NodeID, at step: NodeID) -> String {
+            let h = home(id)
+            return staged.contains(step) && (h == "L2" || h == "flash") ? "L1<" + h : h
         }
         func stalls(_ c: ClusterCounters) -> [String: Double] {
             var s: [String: Double] = [:]
@@ -118,7 +123,7 @@ extension PlanProfile {
                 node: id, name: g[id].name, op: g[id].op.name, phase: plan.training.phase(of: id).rawValue,
                 macs: multiplyAccumulates(id, in: g), cycles: Double(c.cores[0][.cycles]) / n, instructions: Double(c.instructions) / n,
                 picojoules: c.picojoules(e) / n, stalls: stalls(c),
-                inputs: g[id].inputs.map { Operand(name: g[$0].name, level: level($0)) }, output: level(id)))
+                inputs: g[id].inputs.map { Operand(name: g[$0].name, level: level($0, at: id)) }, output: level(id, at: id)))
         }
         let all = intervals.values.reduce(ClusterCounters.zero(cores: target.cores)) { $0 + $1 }
         self.init(model: plan.modelName, precision: m.precision.rawValue, target: target.name, clockHz: target.clockHz, cores: cores,

@@ -267,12 +267,13 @@ public final class Machine {
         guard length > 0 else { return }
         guard let (from, _) = host(dmaSource, length) else {
             platformFault = EmulatorFault(kind: .outOfBounds, core: core, pc: pc[core], instruction: 0, address: dmaSource, step: step,
-                                          location: "DMA source of \(length) bytes")
+                                          location: "DMA source of \(length) bytes" + (describeAddress?(dmaSource).map { ": " + $0 } ?? ""))
             return
         }
         guard let (to, writable) = host(dmaDestination, length), writable else {
             platformFault = EmulatorFault(kind: host(dmaDestination, length) == nil ? .outOfBounds : .writeToFlash, core: core, pc: pc[core],
-                                          instruction: 0, address: dmaDestination, step: step, location: "DMA destination of \(length) bytes")
+                                          instruction: 0, address: dmaDestination, step: step,
+                                          location: "DMA destination of \(length) bytes" + (describeAddress?(dmaDestination).map { ": " + $0 } ?? ""))
             return
         }
         to.copyMemory(from: from, byteCount: Int(length))

@@ -17,6 +17,9 @@ public struct ExportOptions: Sendable {
     /// The MCU of the rv32 build (`make rv32`): its ISA, memory regions and sizes.
     /// nil exports the host build only.
     public var target: Target?
+    /// Copy each kernel call's data into L1 with the DMA in the rv32 build (`L1Staging`);
+    /// off, kernels read and write the arena in L2 directly.
+    public var l1Staging = true
 
     public init() {}
 }
@@ -51,4 +54,6 @@ public struct ExportSummary: Sendable {
     public var flashBytes: Int
     /// Kernel calls per training step.
     public var calls: Int
+    /// The rv32 build's L1 copies around the calls.
+    public var staging: L1Staging
 }

@@ -18,6 +18,8 @@ struct ModelSource {
     let options: ExportOptions
     let names: CIdentifiers
     let input: NodeID, label: NodeID, prediction: NodeID, loss: NodeID
+    /// The rv32 build's L1 copies around each call (none without a target).
+    let staging: L1Staging
 
     init(plan: TrainingPlan, model: Model, options: ExportOptions) throws(ExportError) {
         let g = plan.graph
@@ -36,6 +38,11 @@ struct ModelSource {
         do {
             executor = try Executor(plan: plan, weights: plan.training.parameterValues(from: model.weights), cores: options.cores)
         } catch { throw .unsupported("the plan cannot run: \(error.description)") }
+        if let target = options.target, options.l1Staging {
+            staging = L1Staging.plan(plan, invocations: executor.invocations, budget: L1Staging.budget(target))
+        } else {
+            staging = .none
+        }
     }
 
     var graph: Graph { plan.graph }
@@ -127,6 +134,13 @@ struct ModelSource {
         #endif
         static _Alignas(64) uint8_t sparrow_arena[SPARROW_ARENA_BYTES] SPARROW_ARENA_ATTRIBUTE;
         static int32_t sparrow_status[1 + SPARROW_NUM_CORES];  /* FP16 overflow count, then one slot per core */
+        \(staging.bytes > 0 ? """
+        #ifdef SPARROW_L1_STAGING  /* rv32 builds: each call's data is copied into L1 around it (DMA) */
+        #define SPARROW_STAGE_BYTES \(staging.bytes)
+        static _Alignas(16) uint8_t sparrow_stage[SPARROW_STAGE_BYTES];
+        #endif
+
+        """ : "")
 
         """
         out += flashImage() + "\n" + tensorMacros() + "\n" + constantTables() + "\n" + initialValues() + "\n"
@@ -177,12 +191,14 @@ struct ModelSource {
     }
 
     private func constantTables() -> String {
-        var lines = ["/* constant tables: shapes, channel lists, scales, requantization */"]
+        var lines = ["/* constant tables: shapes, channel lists, scales, requantization (rv32 builds keep them in L1,",
+                     " * read in a cycle, by defining SPARROW_TABLE empty: initialized data is copied there at start-up) */",
+                     "#ifndef SPARROW_TABLE", "#define SPARROW_TABLE const", "#endif"]
         for e in executor.constantTables {
             if e.isArray {
-                lines.append("static const \(e.type) \(e.name)[\(e.initializer.count)] = {\(e.initializer.joined(separator: ", "))};")
+                lines.append("static SPARROW_TABLE \(e.type) \(e.name)[\(e.initializer.count)] = {\(e.initializer.joined(separator: ", "))};")
             } else {
-                lines.append("static const \(e.type) \(e.name) = {\(e.initializer.joined(separator: ", "))};")
+                lines.append("static SPARROW_TABLE \(e.type) \(e.name) = {\(e.initializer.joined(separator: ", "))};")
             }
         }
         return lines.joined(separator: "\n") + "\n"

@@ -3,15 +3,21 @@ import SparrowPlanner
 import SparrowRuntime
 
 extension ModelSource {
-    /// A call's arguments as C.
-    func arguments(_ call: KernelInvocation) throws(ExportError) -> String {
+    /// A call's arguments as C; with `staged`, call `stagedCall`'s tensors and scratch are its L1 copies.
+    func arguments(_ call: KernelInvocation, staged stagedCall: Int? = nil) throws(ExportError) -> String {
+        let l1 = stagedCall.flatMap { staging.calls[$0] }
+        func tensor(_ id: NodeID) -> String {
+            guard let k = stagedCall, let at = staging.l1Offset(of: id, call: k, plan: plan) else { return names[id] }
+            return "((\(cType(memory.dtypes[id])) *)(sparrow_stage + \(at)))"
+        }
         var args: [String] = []
         for a in call.arguments {
             switch a {
             case .int(let v): args.append(cInt(v))
             case .float(let f): args.append(cFloat(f))
-            case .tensor(let id): args.append(names[id])
-            case .scratch(let type): args.append("((\(type) *)sparrow_scratch)")
+            case .tensor(let id): args.append(tensor(id))
+            case .scratch(let type):
+                args.append(l1?.scratch.map { "((\(type) *)(sparrow_stage + \($0)))" } ?? "((\(type) *)sparrow_scratch)")
             case .constant(let k):
                 let e = executor.constantTables[k]
                 args.append(e.isArray ? e.name : "&" + e.name)
@@ -22,13 +28,26 @@ extension ModelSource {
             case .null: args.append("NULL")
             case .status(let k): args.append(k == 0 ? "sparrow_status" : "sparrow_status + \(k)")
             case .update(let u):
-                let m = u.m.map { names[$0] } ?? "NULL", v = u.v.map { names[$0] } ?? "NULL"
-                args.append("&(sp_update){\(u.kind), \(names[u.weight]), \(m), \(v), sparrow_ctx.lr, \(cFloat(u.weightDecay)), sparrow_ctx.grad_scale, "
+                let m = u.m.map(tensor) ?? "NULL", v = u.v.map(tensor) ?? "NULL"
+                args.append("&(sp_update){\(u.kind), \(tensor(u.weight)), \(m), \(v), sparrow_ctx.lr, \(cFloat(u.weightDecay)), sparrow_ctx.grad_scale, "
                             + "\(cFloat(u.momentum)), \(cFloat(u.beta1)), \(cFloat(u.beta2)), \(cFloat(u.eps)), sparrow_ctx.bias_correction1, "
                             + "sparrow_ctx.bias_correction2}")
             }
         }
         return args.joined(separator: ", ")
+    }
+
+    /// The DMA copies around staged call `k` (rv32 builds): in before it, back after it.
+    func stagingCopies(_ k: Int, back: Bool) -> String {
+        guard let c = staging.calls[k] else { return "" }
+        var lines: [String] = []
+        for copy in c.copies where !back || copy.writeBack {
+            let memory = copy.fromFlash ? "sparrow_flash" : "sparrow_arena"
+            let (l1, other) = ("sparrow_stage + \(copy.l1Offset)", "\(memory) + \(copy.offset)")
+            lines.append(back ? "  SPARROW_DMA(\(other), \(l1), \(copy.bytes));" : "  SPARROW_DMA(\(l1), \(other), \(copy.bytes));")
+        }
+        guard !lines.isEmpty else { return "" }
+        return "#ifdef SPARROW_L1_STAGING\n" + lines.joined(separator: "\n") + "\n  SPARROW_DMA_WAIT();\n#endif\n"
     }
 
     /// The name of call `k` of the schedule.
@@ -51,7 +70,12 @@ extension ModelSource {
             out += " */\nstatic void \(functionName(k))(int core_id, int num_cores) {\n"
             if !call.arguments.contains(.core) { out += "  (void)core_id;\n" }
             if !call.arguments.contains(.cores) { out += "  (void)num_cores;\n" }
-            out += "  \(call.function)(\(try arguments(call)));\n}\n\n"
+            if staging.calls[k] != nil {
+                out += "#ifdef SPARROW_L1_STAGING\n  \(call.function)(\(try arguments(call, staged: k)));\n#else\n"
+                out += "  \(call.function)(\(try arguments(call)));\n#endif\n}\n\n"
+            } else {
+                out += "  \(call.function)(\(try arguments(call)));\n}\n\n"
+            }
         }
         return out
     }
@@ -66,8 +90,9 @@ extension ModelSource {
         func run(_ k: Int) -> String {
             let call = calls[k]
             let marker = "  SPARROW_STEP_MARKER(\(call.node));\n"
-            if call.skippedOnOverflow { return marker + "  if (sparrow_status[0] == 0) sparrow_parallel(\(functionName(k)));\n" }
-            return marker + "  sparrow_parallel(\(functionName(k)));\n"
+            let body = stagingCopies(k, back: false) + "  sparrow_parallel(\(functionName(k)));\n" + stagingCopies(k, back: true)
+            if call.skippedOnOverflow { return marker + "  if (sparrow_status[0] == 0) {\n" + body + "  }\n" }
+            return marker + body
         }
         var out = "/* ------------------------------------------------------------- the API */\n\n"
         out += "static float sparrow_learning_rate = \(cFloat(options.learningRate));\n"

@@ -76,7 +76,7 @@ public func exportProject(_ plan: TrainingPlan, model: Model, to directory: URL,
         }
         if replacing { try? fm.removeItem(at: old) }
         return ExportSummary(directory: directory, files: files.sorted(), arenaBytes: plan.memory.peakSRAM, flashBytes: plan.memory.flashBytes,
-                             calls: source.executor.invocations.count)
+                             calls: source.executor.invocations.count, staging: source.staging)
     } catch let e as ExportError {
         try? fm.removeItem(at: staging)
         throw e

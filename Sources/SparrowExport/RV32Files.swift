@@ -33,7 +33,8 @@ enum RV32Files {
          *   +20 cores of the cluster (read)
          *   +24 team size of the next fork (written before +12)
          *   +0x40 DMA source, +0x44 DMA destination, +0x48 length: writing the length
-         *       copies length bytes (any memory to L1 or L2); +0x4C transfers in flight
+         *       starts a transfer of length bytes (any memory to L1 or L2); +0x4C transfers
+         *       in flight; +0x54 reading waits until every transfer is done
          *   +0x50 barrier: reading waits until every core of the team has read it */
         #define SPARROW_PERIPHERALS \(hex(t.peripherals))
         #define SPARROW_STACK_BYTES \(t.stackBytes)
@@ -42,7 +43,14 @@ enum RV32Files {
         /* The plan's arena lives in L2; everything else of the program in L1. */
         #define SPARROW_ARENA_ATTRIBUTE __attribute__((section(".l2")))
         #define SPARROW_STEP_MARKER(step) (SPARROW_REG(8) = (unsigned int)(step))
-        /* Kernel calls fork over the cluster (rv32/cluster.c). */
+        /* Each kernel call's data is copied into L1 around it with the DMA (sparrow_model.c),
+         * and the constant tables (shapes, channel lists) live in L1 too. */
+        #define SPARROW_TABLE
+        #define SPARROW_L1_STAGING 1
+        #define SPARROW_DMA(dst, src, n) (SPARROW_REG(0x40) = (unsigned int)(src), SPARROW_REG(0x44) = (unsigned int)(dst), \\
+                                          SPARROW_REG(0x48) = (unsigned int)(n))
+        #define SPARROW_DMA_WAIT() ((void)SPARROW_REG(0x54))
+        \(t.extensions.contains("xfvec") ? "/* The cores execute PULP's packed-FP16 SIMD (xfvec): the FP16 kernels use it (.insn). */\n#define SPARROW_XFVEC 1\n" : "")/* Kernel calls fork over the cluster (rv32/cluster.c). */
         #define SPARROW_PARALLEL sparrow_cluster_fork
 
         #endif /* SPARROW_PLATFORM_H */
@@ -148,7 +156,7 @@ enum RV32Files {
     extern const uint8_t sparrow_samples[], sparrow_samples_end[];
 
     /** The loss of every step, in L1 (read by the emulator or a debugger). */
-    float sparrow_rv32_losses[SPARROW_RV32_STEPS > 0 ? SPARROW_RV32_STEPS : 1];
+    float sparrow_rv32_losses[SPARROW_RV32_STEPS > 0 ? SPARROW_RV32_STEPS : 1] SPARROW_ARENA_ATTRIBUTE;  /* L2: L1 holds kernel data */
     volatile int32_t sparrow_rv32_steps_done;
 
     static uint32_t u32(const uint8_t *p) {

@@ -51,6 +51,12 @@ protocol KernelArgument {
     associatedtype Value
     func value(_ env: KernelEnvironment) -> Value
     var c: CExpression { get }
+    /// Whether the kernel writes through it (an output tensor, an update's weight and state).
+    var isWritten: Bool { get }
+}
+
+extension KernelArgument {
+    var isWritten: Bool { false }
 }
 
 extension Int32: KernelArgument {
@@ -79,6 +85,7 @@ struct In<T>: KernelArgument {
 struct Out<T>: KernelArgument {
     let pointer: UnsafeMutablePointer<T>?
     let c: CExpression
+    var isWritten: Bool { true }
     func value(_ env: KernelEnvironment) -> UnsafeMutablePointer<T>? { pointer }
 }
 
@@ -134,6 +141,7 @@ struct UpdateArgument: KernelArgument {
         return UnsafePointer(storage)
     }
     var c: CExpression { .update(description) }
+    var isWritten: Bool { true }
 }
 
 /// A kernel call bound to its arguments: run once per core by the executor, and
@@ -141,6 +149,8 @@ struct UpdateArgument: KernelArgument {
 struct BoundCall {
     let function: String
     let arguments: [CExpression]
+    /// Whether the kernel writes through each argument.
+    let written: [Bool]
     /// Skip the call while the step has seen an FP16 gradient overflow (`status[0] != 0`).
     let skippedOnOverflow: Bool
     let run: (KernelEnvironment) -> Void
@@ -149,9 +159,14 @@ struct BoundCall {
 /// Binds C function `f` (named `name`) to `arguments`, checked by Swift against its imported signature.
 func call<each A: KernelArgument>(_ name: String, _ f: @escaping (repeat (each A).Value) -> Void, _ arguments: repeat each A,
                                   skippedOnOverflow: Bool = false) -> BoundCall {
-    var c: [CExpression] = []
-    for a in repeat each arguments { c.append(a.c) }
-    return BoundCall(function: name, arguments: c, skippedOnOverflow: skippedOnOverflow) { env in f(repeat (each arguments).value(env)) }
+    var c: [CExpression] = [], written: [Bool] = []
+    for a in repeat each arguments {
+        c.append(a.c)
+        written.append(a.isWritten)
+    }
+    return BoundCall(function: name, arguments: c, written: written, skippedOnOverflow: skippedOnOverflow) { env in
+        f(repeat (each arguments).value(env))
+    }
 }
 
 /// One kernel call of an executor's schedule as C code sees it: what the
@@ -161,6 +176,8 @@ public struct KernelInvocation: Hashable, Sendable {
     public var node: NodeID
     public var function: String
     public var arguments: [CExpression]
+    /// Whether the kernel writes through each argument (an output, an update's tensors).
+    public var written: [Bool]
     /// Skipped while the step has seen an FP16 gradient overflow.
     public var skippedOnOverflow: Bool
     /// Changes parameters: skipped by inference.

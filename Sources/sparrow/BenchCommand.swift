@@ -14,6 +14,7 @@ struct BenchCommand: Command {
         OptionSpec(name: "epochs", valueName: "N", help: "Fine-tuning epochs of --precision.", defaultValue: "1"),
         OptionSpec(name: "emulator", valueName: nil, help: "Only the emulator's speed: sparse training steps of ResNet-8 and DS-CNN on the default target, 1 and all emulated cores, one host core."),
         OptionSpec(name: "export", valueName: nil, help: "Only the export check: every zoo model in fp32, fp16 and int8 (sparse spec) exported, built with the toolchain's clang, trained a few steps natively and as C (bit-identical?), and its rv32 image for the default target (a few minutes)."),
+        OptionSpec(name: "cycles", valueName: nil, help: "Only the cycle and energy figures: ResNet-8 and DS-CNN full FP16/FP32/INT8 training steps on the 8-core vega-like target beside PULP-TrainLib's published MAC/cycle and ms, a conv2d step's FP16 and INT8 speed-up over FP32, scaling over 1-8 cores, energy by phase and memory level (a few minutes)."),
         OptionSpec(name: "json", valueName: nil, help: "Print the figures as JSON."),
     ]
     static let details = "Build with -c release for meaningful numbers: swift run -c release sparrow bench"
@@ -46,6 +47,12 @@ struct BenchCommand: Command {
     init(_ args: Arguments) throws(UsageError) { self.args = args }
 
     func run() throws {
+        if args.has("cycles") {
+            let report = try CycleBench().run { note($0) }
+            if args.has("json") { try printJSON(report); return }
+            print(CycleBench.render(report))
+            return
+        }
         if args.has("emulator") {
             let rows = try EmulatorBench().run { r in note("\(r.model) \(r.precision) on \(r.cores) core(s): \(String(format: "%.1f", r.mips)) MIPS") }
             if args.has("json") { try printJSON(rows); return }

@@ -21,7 +21,8 @@
  *   +20 cores of the cluster (read)
  *   +24 team size of the next fork (written before +12)
  *   +0x40 DMA source, +0x44 DMA destination, +0x48 length: writing the length
- *       copies length bytes (any memory to L1 or L2); +0x4C transfers in flight
+ *       starts a transfer of length bytes (any memory to L1 or L2); +0x4C transfers
+ *       in flight; +0x54 reading waits until every transfer is done
  *   +0x50 barrier: reading waits until every core of the team has read it */
 #define SPARROW_PERIPHERALS 0x1A000000
 #define SPARROW_STACK_BYTES 4096
@@ -30,6 +31,15 @@
 /* The plan's arena lives in L2; everything else of the program in L1. */
 #define SPARROW_ARENA_ATTRIBUTE __attribute__((section(".l2")))
 #define SPARROW_STEP_MARKER(step) (SPARROW_REG(8) = (unsigned int)(step))
+/* Each kernel call's data is copied into L1 around it with the DMA (sparrow_model.c),
+ * and the constant tables (shapes, channel lists) live in L1 too. */
+#define SPARROW_TABLE
+#define SPARROW_L1_STAGING 1
+#define SPARROW_DMA(dst, src, n) (SPARROW_REG(0x40) = (unsigned int)(src), SPARROW_REG(0x44) = (unsigned int)(dst), \
+                                  SPARROW_REG(0x48) = (unsigned int)(n))
+#define SPARROW_DMA_WAIT() ((void)SPARROW_REG(0x54))
+/* The cores execute PULP's packed-FP16 SIMD (xfvec): the FP16 kernels use it (.insn). */
+#define SPARROW_XFVEC 1
 /* Kernel calls fork over the cluster (rv32/cluster.c). */
 #define SPARROW_PARALLEL sparrow_cluster_fork
 

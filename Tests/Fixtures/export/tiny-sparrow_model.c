@@ -28,6 +28,11 @@
 #endif
 static _Alignas(64) uint8_t sparrow_arena[SPARROW_ARENA_BYTES] SPARROW_ARENA_ATTRIBUTE;
 static int32_t sparrow_status[1 + SPARROW_NUM_CORES];  /* FP16 overflow count, then one slot per core */
+#ifdef SPARROW_L1_STAGING  /* rv32 builds: each call's data is copied into L1 around it (DMA) */
+#define SPARROW_STAGE_BYTES 1456
+static _Alignas(16) uint8_t sparrow_stage[SPARROW_STAGE_BYTES];
+#endif
+
 /* frozen weights (flash), at the plan's offsets */
 static _Alignas(64) const uint8_t sparrow_flash[SPARROW_FLASH_BYTES] = {
     0xa3, 0x39, 0x38, 0xbe, 0x3f, 0x01, 0x4a, 0xbf, 0x58, 0x89, 0x27, 0x3f, 0xbd, 0xac, 0x0a, 0x3e,
@@ -60,9 +65,13 @@ static _Alignas(64) const uint8_t sparrow_flash[SPARROW_FLASH_BYTES] = {
 #define t_fc1_bias_velocity ((float *)(sparrow_arena + 912)) /* 17 state.velocity 'fc1.bias.velocity', arena, fp32 [3], 16 B, live 0-18 */
 #define sparrow_scratch (sparrow_arena + 1664) /* kernel scratch, 576 B */
 
-/* constant tables: shapes, channel lists, scales, requantization */
-static const sp_conv2d_shape c_conv1_shape = {6, 6, 1, 6, 6, 4, 3, 3, 1, 1, 1, 1, 1};
-static const sp_pool_shape c_maxpool1_shape = {6, 6, 4, 3, 3, 2, 2, 2, 2, 0, 0};
+/* constant tables: shapes, channel lists, scales, requantization (rv32 builds keep them in L1,
+ * read in a cycle, by defining SPARROW_TABLE empty: initialized data is copied there at start-up) */
+#ifndef SPARROW_TABLE
+#define SPARROW_TABLE const
+#endif
+static SPARROW_TABLE sp_conv2d_shape c_conv1_shape = {6, 6, 1, 6, 6, 4, 3, 3, 1, 1, 1, 1, 1};
+static SPARROW_TABLE sp_pool_shape c_maxpool1_shape = {6, 6, 4, 3, 3, 2, 2, 2, 2, 0, 0};
 
 /* initial values of the arena's parameters (copied by sparrow_init) */
 static const uint8_t i_fc1_weight[432] = {
@@ -120,42 +129,74 @@ static sparrow_context sparrow_ctx;
 
 /* step 3 (forward) 'conv1': conv2d -> arena offset 928, 576 B */
 static void k0_conv1(int core_id, int num_cores) {
+#ifdef SPARROW_L1_STAGING
+  sp_conv2d_fwd_f32(&c_conv1_shape, ((float *)(sparrow_stage + 576)), ((float *)(sparrow_stage + 720)), ((float *)(sparrow_stage + 864)), ((float *)(sparrow_stage + 0)), ((float *)(sparrow_stage + 880)), core_id, num_cores);
+#else
   sp_conv2d_fwd_f32(&c_conv1_shape, t_input, t_conv1_weight, t_conv1_bias, t_conv1, ((float *)sparrow_scratch), core_id, num_cores);
+#endif
 }
 
 /* step 4 (forward) 'relu1': relu */
 static void k1_relu1(int core_id, int num_cores) {
+#ifdef SPARROW_L1_STAGING
+  sp_relu_f32(144, ((float *)(sparrow_stage + 0)), ((float *)(sparrow_stage + 0)), core_id, num_cores);
+#else
   sp_relu_f32(144, t_conv1, t_relu1, core_id, num_cores);
+#endif
 }
 
 /* step 5 (forward) 'maxpool1': maxpool2d -> arena offset 1504, 144 B */
 static void k2_maxpool1(int core_id, int num_cores) {
+#ifdef SPARROW_L1_STAGING
+  sp_maxpool_fwd_f32(&c_maxpool1_shape, ((float *)(sparrow_stage + 0)), ((float *)(sparrow_stage + 576)), NULL, core_id, num_cores);
+#else
   sp_maxpool_fwd_f32(&c_maxpool1_shape, t_relu1, t_maxpool1, NULL, core_id, num_cores);
+#endif
 }
 
 /* step 9 (forward) 'fc1': linear -> arena offset 448, 16 B */
 static void k3_fc1(int core_id, int num_cores) {
+#ifdef SPARROW_L1_STAGING
+  sp_linear_fwd_f32(36, 3, ((float *)(sparrow_stage + 464)), ((float *)(sparrow_stage + 0)), ((float *)(sparrow_stage + 432)), ((float *)(sparrow_stage + 448)), core_id, num_cores);
+#else
   sp_linear_fwd_f32(36, 3, t_flatten1, t_fc1_weight, t_fc1_bias, t_fc1, core_id, num_cores);
+#endif
 }
 
 /* step 11 (forward) 'loss': softmax_cross_entropy -> arena offset 464, 16 B */
 static void k4_loss(int core_id, int num_cores) {
+#ifdef SPARROW_L1_STAGING
+  sp_softmax_ce_fwd_f32(3, ((float *)(sparrow_stage + 0)), ((int32_t *)(sparrow_stage + 32)), ((float *)(sparrow_stage + 16)), core_id, num_cores);
+#else
   sp_softmax_ce_fwd_f32(3, t_fc1, t_label, t_loss, core_id, num_cores);
+#endif
 }
 
 /* step 12 (backward) 'grad/fc1': softmax_cross_entropy_grad -> arena offset 928, 16 B */
 static void k5_grad_fc1(int core_id, int num_cores) {
+#ifdef SPARROW_L1_STAGING
+  sp_softmax_ce_bwd_f32(3, ((float *)(sparrow_stage + 0)), ((int32_t *)(sparrow_stage + 32)), ((float *)(sparrow_stage + 16)), core_id, num_cores);
+#else
   sp_softmax_ce_bwd_f32(3, t_fc1, t_label, t_grad_fc1, core_id, num_cores);
+#endif
 }
 
 /* step 13 (backward) 'grad/fc1.weight': linear_weight_grad (gradient never stored: the update is applied inside the kernel) */
 static void k6_grad_fc1_weight(int core_id, int num_cores) {
+#ifdef SPARROW_L1_STAGING
+  sp_linear_bwd_weight_update_f32(36, 3, ((float *)(sparrow_stage + 880)), ((float *)(sparrow_stage + 864)), &(sp_update){SP_UPDATE_MOMENTUM, ((float *)(sparrow_stage + 0)), ((float *)(sparrow_stage + 432)), NULL, sparrow_ctx.lr, 0.0f, sparrow_ctx.grad_scale, 0x1.ccccccp-1f, 0.0f, 0.0f, 0.0f, sparrow_ctx.bias_correction1, sparrow_ctx.bias_correction2}, core_id, num_cores);
+#else
   sp_linear_bwd_weight_update_f32(36, 3, t_flatten1, t_grad_fc1, &(sp_update){SP_UPDATE_MOMENTUM, t_fc1_weight, t_fc1_weight_velocity, NULL, sparrow_ctx.lr, 0.0f, sparrow_ctx.grad_scale, 0x1.ccccccp-1f, 0.0f, 0.0f, 0.0f, sparrow_ctx.bias_correction1, sparrow_ctx.bias_correction2}, core_id, num_cores);
+#endif
 }
 
 /* step 14 (backward) 'grad/fc1.bias': bias_grad (gradient never stored: the update is applied inside the kernel) */
 static void k7_grad_fc1_bias(int core_id, int num_cores) {
+#ifdef SPARROW_L1_STAGING
+  sp_bias_grad_update_f32(1, 3, ((float *)(sparrow_stage + 32)), &(sp_update){SP_UPDATE_MOMENTUM, ((float *)(sparrow_stage + 0)), ((float *)(sparrow_stage + 16)), NULL, sparrow_ctx.lr, 0.0f, sparrow_ctx.grad_scale, 0x1.ccccccp-1f, 0.0f, 0.0f, 0.0f, sparrow_ctx.bias_correction1, sparrow_ctx.bias_correction2}, core_id, num_cores);
+#else
   sp_bias_grad_update_f32(1, 3, t_grad_fc1, &(sp_update){SP_UPDATE_MOMENTUM, t_fc1_bias, t_fc1_bias_velocity, NULL, sparrow_ctx.lr, 0.0f, sparrow_ctx.grad_scale, 0x1.ccccccp-1f, 0.0f, 0.0f, 0.0f, sparrow_ctx.bias_correction1, sparrow_ctx.bias_correction2}, core_id, num_cores);
+#endif
 }
 
 
@@ -200,21 +241,103 @@ float sparrow_train_step(const float *input, int32_t label) {
   sparrow_write_input(input);
   t_label[0] = label;
   SPARROW_STEP_MARKER(3);
+#ifdef SPARROW_L1_STAGING
+  SPARROW_DMA(sparrow_stage + 0, sparrow_arena + 928, 576);
+  SPARROW_DMA(sparrow_stage + 576, sparrow_arena + 1504, 144);
+  SPARROW_DMA(sparrow_stage + 720, sparrow_flash + 0, 144);
+  SPARROW_DMA(sparrow_stage + 864, sparrow_flash + 144, 16);
+  SPARROW_DMA_WAIT();
+#endif
   sparrow_parallel(k0_conv1);
+#ifdef SPARROW_L1_STAGING
+  SPARROW_DMA(sparrow_arena + 928, sparrow_stage + 0, 576);
+  SPARROW_DMA_WAIT();
+#endif
   SPARROW_STEP_MARKER(4);
+#ifdef SPARROW_L1_STAGING
+  SPARROW_DMA(sparrow_stage + 0, sparrow_arena + 928, 576);
+  SPARROW_DMA_WAIT();
+#endif
   sparrow_parallel(k1_relu1);
+#ifdef SPARROW_L1_STAGING
+  SPARROW_DMA(sparrow_arena + 928, sparrow_stage + 0, 576);
+  SPARROW_DMA_WAIT();
+#endif
   SPARROW_STEP_MARKER(5);
+#ifdef SPARROW_L1_STAGING
+  SPARROW_DMA(sparrow_stage + 0, sparrow_arena + 928, 576);
+  SPARROW_DMA(sparrow_stage + 576, sparrow_arena + 1504, 144);
+  SPARROW_DMA_WAIT();
+#endif
   sparrow_parallel(k2_maxpool1);
+#ifdef SPARROW_L1_STAGING
+  SPARROW_DMA(sparrow_arena + 1504, sparrow_stage + 576, 144);
+  SPARROW_DMA_WAIT();
+#endif
   SPARROW_STEP_MARKER(9);
+#ifdef SPARROW_L1_STAGING
+  SPARROW_DMA(sparrow_stage + 0, sparrow_arena + 0, 432);
+  SPARROW_DMA(sparrow_stage + 432, sparrow_arena + 432, 12);
+  SPARROW_DMA(sparrow_stage + 448, sparrow_arena + 448, 12);
+  SPARROW_DMA(sparrow_stage + 464, sparrow_arena + 1504, 144);
+  SPARROW_DMA_WAIT();
+#endif
   sparrow_parallel(k3_fc1);
+#ifdef SPARROW_L1_STAGING
+  SPARROW_DMA(sparrow_arena + 448, sparrow_stage + 448, 12);
+  SPARROW_DMA_WAIT();
+#endif
   SPARROW_STEP_MARKER(11);
+#ifdef SPARROW_L1_STAGING
+  SPARROW_DMA(sparrow_stage + 0, sparrow_arena + 448, 12);
+  SPARROW_DMA(sparrow_stage + 16, sparrow_arena + 464, 4);
+  SPARROW_DMA(sparrow_stage + 32, sparrow_arena + 1648, 4);
+  SPARROW_DMA_WAIT();
+#endif
   sparrow_parallel(k4_loss);
+#ifdef SPARROW_L1_STAGING
+  SPARROW_DMA(sparrow_arena + 464, sparrow_stage + 16, 4);
+  SPARROW_DMA_WAIT();
+#endif
   SPARROW_STEP_MARKER(12);
+#ifdef SPARROW_L1_STAGING
+  SPARROW_DMA(sparrow_stage + 0, sparrow_arena + 448, 12);
+  SPARROW_DMA(sparrow_stage + 16, sparrow_arena + 928, 12);
+  SPARROW_DMA(sparrow_stage + 32, sparrow_arena + 1648, 4);
+  SPARROW_DMA_WAIT();
+#endif
   sparrow_parallel(k5_grad_fc1);
+#ifdef SPARROW_L1_STAGING
+  SPARROW_DMA(sparrow_arena + 928, sparrow_stage + 16, 12);
+  SPARROW_DMA_WAIT();
+#endif
   SPARROW_STEP_MARKER(13);
+#ifdef SPARROW_L1_STAGING
+  SPARROW_DMA(sparrow_stage + 0, sparrow_arena + 0, 432);
+  SPARROW_DMA(sparrow_stage + 432, sparrow_arena + 480, 432);
+  SPARROW_DMA(sparrow_stage + 864, sparrow_arena + 928, 12);
+  SPARROW_DMA(sparrow_stage + 880, sparrow_arena + 1504, 144);
+  SPARROW_DMA_WAIT();
+#endif
   sparrow_parallel(k6_grad_fc1_weight);
+#ifdef SPARROW_L1_STAGING
+  SPARROW_DMA(sparrow_arena + 0, sparrow_stage + 0, 432);
+  SPARROW_DMA(sparrow_arena + 480, sparrow_stage + 432, 432);
+  SPARROW_DMA_WAIT();
+#endif
   SPARROW_STEP_MARKER(14);
+#ifdef SPARROW_L1_STAGING
+  SPARROW_DMA(sparrow_stage + 0, sparrow_arena + 432, 12);
+  SPARROW_DMA(sparrow_stage + 16, sparrow_arena + 912, 12);
+  SPARROW_DMA(sparrow_stage + 32, sparrow_arena + 928, 12);
+  SPARROW_DMA_WAIT();
+#endif
   sparrow_parallel(k7_grad_fc1_bias);
+#ifdef SPARROW_L1_STAGING
+  SPARROW_DMA(sparrow_arena + 432, sparrow_stage + 0, 12);
+  SPARROW_DMA(sparrow_arena + 912, sparrow_stage + 16, 12);
+  SPARROW_DMA_WAIT();
+#endif
   return sparrow_read_scalar();
 }
 
@@ -222,13 +345,52 @@ void sparrow_infer(const float *input, float *output) {
   SPARROW_STEP_MARKER(-1);
   sparrow_write_input(input);
   SPARROW_STEP_MARKER(3);
+#ifdef SPARROW_L1_STAGING
+  SPARROW_DMA(sparrow_stage + 0, sparrow_arena + 928, 576);
+  SPARROW_DMA(sparrow_stage + 576, sparrow_arena + 1504, 144);
+  SPARROW_DMA(sparrow_stage + 720, sparrow_flash + 0, 144);
+  SPARROW_DMA(sparrow_stage + 864, sparrow_flash + 144, 16);
+  SPARROW_DMA_WAIT();
+#endif
   sparrow_parallel(k0_conv1);
+#ifdef SPARROW_L1_STAGING
+  SPARROW_DMA(sparrow_arena + 928, sparrow_stage + 0, 576);
+  SPARROW_DMA_WAIT();
+#endif
   SPARROW_STEP_MARKER(4);
+#ifdef SPARROW_L1_STAGING
+  SPARROW_DMA(sparrow_stage + 0, sparrow_arena + 928, 576);
+  SPARROW_DMA_WAIT();
+#endif
   sparrow_parallel(k1_relu1);
+#ifdef SPARROW_L1_STAGING
+  SPARROW_DMA(sparrow_arena + 928, sparrow_stage + 0, 576);
+  SPARROW_DMA_WAIT();
+#endif
   SPARROW_STEP_MARKER(5);
+#ifdef SPARROW_L1_STAGING
+  SPARROW_DMA(sparrow_stage + 0, sparrow_arena + 928, 576);
+  SPARROW_DMA(sparrow_stage + 576, sparrow_arena + 1504, 144);
+  SPARROW_DMA_WAIT();
+#endif
   sparrow_parallel(k2_maxpool1);
+#ifdef SPARROW_L1_STAGING
+  SPARROW_DMA(sparrow_arena + 1504, sparrow_stage + 576, 144);
+  SPARROW_DMA_WAIT();
+#endif
   SPARROW_STEP_MARKER(9);
+#ifdef SPARROW_L1_STAGING
+  SPARROW_DMA(sparrow_stage + 0, sparrow_arena + 0, 432);
+  SPARROW_DMA(sparrow_stage + 432, sparrow_arena + 432, 12);
+  SPARROW_DMA(sparrow_stage + 448, sparrow_arena + 448, 12);
+  SPARROW_DMA(sparrow_stage + 464, sparrow_arena + 1504, 144);
+  SPARROW_DMA_WAIT();
+#endif
   sparrow_parallel(k3_fc1);
+#ifdef SPARROW_L1_STAGING
+  SPARROW_DMA(sparrow_arena + 448, sparrow_stage + 448, 12);
+  SPARROW_DMA_WAIT();
+#endif
   for (int i = 0; i < 3; i++) output[i] = t_fc1[i];
 }
 

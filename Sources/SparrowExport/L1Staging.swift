@@ -1,0 +1,117 @@
+import SparrowIR
+import SparrowPlanner
+import SparrowRuntime
+
+/// Where the rv32 build of an exported project runs each kernel call's data: the
+/// plan's arena lives in L2 (and frozen weights in flash), which a cluster core
+/// reaches in many cycles, so before a call the master core copies every tensor the
+/// call touches into one L1 buffer with the cluster DMA, the cores compute out of
+/// L1 (the kernel scratch too), and the DMA copies what the call wrote back to L2.
+/// A call whose data does not fit the buffer runs out of L2 as it is. Copies change
+/// no arithmetic: results stay bit-identical with the native runtime.
+public struct L1Staging: Hashable, Sendable {
+    /// One contiguous range of the arena or flash copied into L1.
+    public struct Copy: Hashable, Sendable {
+        public var fromFlash: Bool
+        /// Byte offset in the arena (or flash image) and length.
+        public var offset: Int
+        public var bytes: Int
+        /// Where the copy sits in the L1 buffer.
+        public var l1Offset: Int
+        /// Written by the call: copied back after it.
+        public var writeBack: Bool
+    }
+
+    /// The L1 layout of one staged call.
+    public struct Call: Hashable, Sendable {
+        public var copies: [Copy]
+        /// L1 offset of the kernel scratch, if the call uses it.
+        public var scratch: Int?
+        public var bytes: Int
+    }
+
+    /// Staged calls by their index in the executor's invocations.
+    public var calls: [Int: Call]
+    /// The plan steps whose calls are all staged.
+    public var nodes: Set<NodeID> = []
+    /// Bytes of the L1 buffer: the largest staged call.
+    public var bytes: Int
+
+    /// No call staged (a host build, or a target without room in L1).
+    public static let none = L1Staging(calls: [:], bytes: 0)
+
+    /// The L1 offset of `id`'s first byte in staged call `k`, if it was copied.
+    public func l1Offset(of id: NodeID, call k: Int, plan: TrainingPlan) -> Int? {
+        guard let c = calls[k], let r = Self.range(id, plan) else { return nil }
+        return c.copies.first { $0.fromFlash == r.flash && $0.offset <= r.offset && r.offset + r.bytes <= $0.offset + $0.bytes }
+            .map { $0.l1Offset + r.offset - $0.offset }
+    }
+
+    /// The bytes tensor `id` occupies, and where: nil if it has none (fused, a view of nothing stored).
+    static func range(_ id: NodeID, _ plan: TrainingPlan) -> (flash: Bool, offset: Int, bytes: Int)? {
+        let m = plan.memory
+        let region = m.regions[m.storage[id]]
+        guard region == .sram || region == .flash else { return nil }
+        return (region == .flash, m.offsets[id], m.dtypes[id].byteCount(elements: plan.graph[id].type.shape.elementCount))
+    }
+}
+
+extension L1Staging {
+    /// L1 bytes a target leaves for the buffer: L1 less the cores' stacks and
+    /// `reserve` for the program's other data (.data and .bss: the step context,
+    /// status words and the kernels' few statics; the harness keeps its tables in L2).
+    public static func budget(_ t: Target, reserve: Int = 4 * 1024) -> Int {
+        max(0, t.l1.bytes - t.stackBytes * t.cores - reserve)
+    }
+
+    /// Stages every call of `invocations` whose tensors (and scratch) fit in
+    /// `budget` bytes of L1; each copy starts on a 16-byte boundary.
+    public static func plan(_ plan: TrainingPlan, invocations: [KernelInvocation], budget: Int) -> L1Staging {
+        let m = plan.memory
+        var calls: [Int: Call] = [:]
+        for (k, call) in invocations.enumerated() {
+            var ranges: [(flash: Bool, offset: Int, bytes: Int, written: Bool)] = []
+            var scratch = false
+            for (a, written) in zip(call.arguments, call.written) {
+                var ids: [NodeID] = []
+                switch a {
+                case .tensor(let id): ids = [id]
+                case .update(let u): ids = [u.weight] + [u.m, u.v].compactMap { $0 }
+                case .scratch: scratch = true
+                case .int, .float, .constant, .symbol, .context, .core, .cores, .null, .status: break
+                }
+                for id in ids {
+                    if let r = range(id, plan), r.bytes > 0 { ranges.append((r.flash, r.offset, r.bytes, written)) }
+                }
+            }
+            // Overlapping ranges (views, in-place results) become one copy.
+            ranges.sort { ($0.flash ? 1 : 0, $0.offset) < ($1.flash ? 1 : 0, $1.offset) }
+            var merged: [(flash: Bool, offset: Int, bytes: Int, written: Bool)] = []
+            for r in ranges {
+                if let last = merged.last, last.flash == r.flash, r.offset < last.offset + last.bytes {
+                    merged[merged.count - 1].bytes = max(last.offset + last.bytes, r.offset + r.bytes) - last.offset
+                    merged[merged.count - 1].written = last.written || r.written
+                } else {
+                    merged.append(r)
+                }
+            }
+            guard !merged.isEmpty else { continue }
+            var at = 0
+            var copies: [Copy] = []
+            for r in merged {
+                copies.append(Copy(fromFlash: r.flash, offset: r.offset, bytes: r.bytes, l1Offset: at, writeBack: r.written && !r.flash))
+                at += (r.bytes + 15) / 16 * 16
+            }
+            var scratchOffset: Int?
+            if scratch && m.scratchSize > 0 {
+                scratchOffset = at
+                at += (m.scratchSize + 15) / 16 * 16
+            }
+            if at <= budget { calls[k] = Call(copies: copies, scratch: scratchOffset, bytes: at) }
+        }
+        var staging = L1Staging(calls: calls, bytes: calls.values.map(\.bytes).max() ?? 0)
+        let steps = Dictionary(grouping: invocations.indices, by: { invocations[$0].node })
+        staging.nodes = Set(steps.filter { $0.value.allSatisfy { calls[$0] != nil } }.keys)
+        return staging
+    }
+}
