@@ -196,11 +196,10 @@ SP_BLOCK void conv_fwd(const sp_conv2d_shape *s, const float *x, const float *w,
   }
 }
 
-SP_VARIANTS(conv_fwd,
-            (const sp_conv2d_shape *s, const float *x, const float *w, const float *b, float *y,
-             float *scratch, int core_id, int num_cores),
-            (s, x, w, b, y, scratch, core_id, num_cores, SP_PAIR),
-            (s, x, w, b, y, scratch, core_id, num_cores, SP_WIDE))
+SP_TUNED_VARIANTS(conv_fwd,
+                  (const sp_conv2d_shape *s, const float *x, const float *w, const float *b,
+                   float *y, float *scratch, int core_id, int num_cores),
+                  (s, x, w, b, y, scratch, core_id, num_cores), 4, 3, 2, 1)
 
 void sp_conv2d_fwd_f32(const sp_conv2d_shape *s, const float *x, const float *w, const float *b,
                        float *y, float *scratch, int core_id, int num_cores) {

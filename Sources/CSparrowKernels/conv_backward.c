@@ -162,11 +162,10 @@ SP_BLOCK void conv_bwd_input(const sp_conv2d_shape *s, const float *dy, const fl
   }
 }
 
-SP_VARIANTS(conv_bwd_input,
-            (const sp_conv2d_shape *s, const float *dy, const float *w, float *dx, int core_id,
-             int num_cores),
-            (s, dy, w, dx, core_id, num_cores, SP_PAIR),
-            (s, dy, w, dx, core_id, num_cores, SP_WIDE))
+SP_TUNED_VARIANTS(conv_bwd_input,
+                  (const sp_conv2d_shape *s, const float *dy, const float *w, float *dx,
+                   int core_id, int num_cores),
+                  (s, dy, w, dx, core_id, num_cores), 4, 3, 2, 1)
 
 void sp_conv2d_bwd_input_f32(const sp_conv2d_shape *s, const float *dy, const float *w, float *dx,
                              float *scratch, int core_id, int num_cores) {
@@ -304,11 +303,10 @@ SP_BLOCK void conv_bwd_weight(const sp_conv2d_shape *s, const float *x, const fl
   conv_bwd_weight_body(s, x, dy, dw, accumulate, NULL, 0, core_id, num_cores, maxtap);
 }
 
-SP_VARIANTS(conv_bwd_weight,
-            (const sp_conv2d_shape *s, const float *x, const float *dy, float *dw, int accumulate,
-             int core_id, int num_cores),
-            (s, x, dy, dw, accumulate, core_id, num_cores, SP_PAIR),
-            (s, x, dy, dw, accumulate, core_id, num_cores, SP_WIDE))
+SP_TUNED_VARIANTS(conv_bwd_weight,
+                  (const sp_conv2d_shape *s, const float *x, const float *dy, float *dw,
+                   int accumulate, int core_id, int num_cores),
+                  (s, x, dy, dw, accumulate, core_id, num_cores), 4, 3, 2, 1)
 
 void sp_conv2d_bwd_weight_f32(const sp_conv2d_shape *s, const float *x, const float *dy, float *dw,
                               int accumulate, float *scratch, int core_id, int num_cores) {
@@ -330,11 +328,10 @@ SP_BLOCK void conv_bwd_weight_update(const sp_conv2d_shape *s, const float *x, c
   conv_bwd_weight_body(s, x, dy, NULL, 0, &step, 1, core_id, num_cores, maxtap);
 }
 
-SP_VARIANTS(conv_bwd_weight_update,
-            (const sp_conv2d_shape *s, const float *x, const float *dy, const sp_update *u,
-             int core_id, int num_cores),
-            (s, x, dy, u, core_id, num_cores, SP_PAIR),
-            (s, x, dy, u, core_id, num_cores, SP_WIDE))
+SP_TUNED_VARIANTS(conv_bwd_weight_update,
+                  (const sp_conv2d_shape *s, const float *x, const float *dy, const sp_update *u,
+                   int core_id, int num_cores),
+                  (s, x, dy, u, core_id, num_cores), 4, 3, 2, 1)
 
 void sp_conv2d_bwd_weight_update_f32(const sp_conv2d_shape *s, const float *x, const float *dy,
                                      const sp_update *u, float *scratch, int core_id,

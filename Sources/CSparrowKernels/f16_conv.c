@@ -16,10 +16,12 @@
  * literal in every instantiation.
  *
  * Speed: plain scalar loops, correct first. The fp16 mode costs a software fma
- * per term on the host; on rv32 with Zfh the same bits could come from native
- * fmadd.h (a later, separately tested path).
+ * per term on the host. On rv32 with Zfh, ordinary and grouped convs run the
+ * register-blocked kernels of f16_conv_rv32.c instead (native fmadd.h / fmadd.s,
+ * packed vfmac.h with Xfvec): the same elements and orders, so the same bits.
  */
 #include "sp_f16.h"
+#include "sp_f16_rv32.h"
 
 /* Output pixel p, channel oc: b[oc] + x * w over the in-bounds taps. */
 SP_BLOCK void f16_fwd_element(const sp_conv2d_shape *s, const sp_f16 *x, const sp_f16 *w,
@@ -57,6 +59,9 @@ SP_BLOCK void f16_fwd(const sp_conv2d_shape *s, const sp_f16 *x, const sp_f16 *w
 void sp_conv2d_fwd_f16(const sp_conv2d_shape *s, const sp_f16 *x, const sp_f16 *w, const sp_f16 *b,
                        sp_f16 *y, sp_f16_acc mode, int core_id, int num_cores) {
   if (s->groups <= 0) return;
+#if SP_F16_NATIVE
+  if (sp_f16_conv_fwd_native(s, x, w, b, y, mode, core_id, num_cores)) return;
+#endif
   SP_F16_DISPATCH(mode, f16_fwd, s, x, w, b, y, core_id, num_cores);
 }
 
@@ -98,6 +103,9 @@ SP_BLOCK void f16_bwd_input(const sp_conv2d_shape *s, const sp_f16 *dy, const sp
 void sp_conv2d_bwd_input_f16(const sp_conv2d_shape *s, const sp_f16 *dy, const sp_f16 *w,
                              sp_f16 *dx, sp_f16_acc mode, int core_id, int num_cores) {
   if (s->groups <= 0) return;
+#if SP_F16_NATIVE
+  if (sp_f16_conv_bwd_input_native(s, dy, w, dx, mode, core_id, num_cores)) return;
+#endif
   SP_F16_DISPATCH(mode, f16_bwd_input, s, dy, w, dx, core_id, num_cores);
 }
 
@@ -152,5 +160,8 @@ void sp_conv2d_bwd_weight_f16(const sp_conv2d_shape *s, const sp_f16 *x, const s
                               sp_f16 *dw, int accumulate, sp_f16_acc mode, int core_id,
                               int num_cores) {
   if (s->groups <= 0) return;
+#if SP_F16_NATIVE
+  if (sp_f16_conv_bwd_weight_native(s, x, dy, dw, accumulate, mode, core_id, num_cores)) return;
+#endif
   SP_F16_DISPATCH(mode, f16_bwd_weight, s, x, dy, dw, accumulate, core_id, num_cores);
 }

@@ -30,6 +30,19 @@
  *    never reach the output.
  * Build with -ffp-contract=off (the package does): contracting s - p or the
  * TwoSum terms into fused operations would change them.
+ *
+ * rv32 with Zfh (SP_F16_NATIVE): the same functions are single instructions
+ * (fcvt.h.s, fadd.h, fsub.h, fmul.h, fdiv.h, fsqrt.h, fmadd.h on _Float16). IEEE
+ * 754 defines each as the correctly rounded result, and the kernels run with
+ * frm = round to nearest, ties to even (the reset value; nothing changes it),
+ * so they give the integer code's bits for every input: the same overflow to
+ * inf, subnormals and signed zeros, and RISC-V's canonical NaN is 0x7E00 =
+ * SP_F16_NAN. Only sp_h2f stays integer code there: it keeps a NaN's payload
+ * (the API says so, sp_f16_to_f32), fcvt.s.h does not. Arithmetic operands are
+ * widened by sp_h2f_arith instead, which may drop the payload: a NaN payload
+ * cannot reach a result through arithmetic, since RISC-V F instructions return
+ * the canonical NaN for any NaN operand (and sp_f2h maps every NaN to
+ * SP_F16_NAN on the host).
  */
 #ifndef SP_F16_H
 #define SP_F16_H
@@ -60,6 +73,89 @@ static inline float sp_h2f(sp_f16 h) {
   }
   return sp_u2f(sign | ((e + 112u) << 23) | (m << 13));
 }
+
+#if defined(__riscv) && defined(__riscv_zfh)
+#define SP_F16_NATIVE 1
+
+/* An element of an sp_f16 buffer as the compiler's half type, so kernels load
+ * and store it with flh / fsh; may_alias makes reading sp_f16 storage through
+ * it defined. */
+typedef _Float16 sp_h16 __attribute__((may_alias));
+
+/* fp16 bits <-> _Float16 (fmv.h.x / fmv.x.h). */
+static inline _Float16 sp_h_from_bits(sp_f16 h) {
+  union { sp_f16 u; _Float16 f; } v;
+  v.u = h;
+  return v.f;
+}
+static inline sp_f16 sp_h_to_bits(_Float16 f) {
+  union { sp_f16 u; _Float16 f; } v;
+  v.f = f;
+  return v.u;
+}
+
+/* fp16 bits -> fp32 as an operand of fp32 arithmetic: sp_h2f, except that a NaN
+ * may come out as the canonical NaN (see the top of this file). */
+static inline float sp_h2f_arith(sp_f16 h) { return (float)sp_h_from_bits(h); }
+
+/* fp32 -> fp16 bits, round to nearest, ties to even (fcvt.h.s). */
+static inline sp_f16 sp_f2h(float f) { return sp_h_to_bits((_Float16)f); }
+
+/* sqrt and fused multiply-add as single instructions (fsqrt.h, fmadd.h, fmadd.s).
+ * The libm-style builtins keep errno semantics and become library calls unless
+ * built with -fno-math-errno; clang's elementwise builtins have no errno path. */
+#define SP_ELEMENTWISE_MATH 0
+#if defined(__has_builtin)
+#if __has_builtin(__builtin_elementwise_sqrt) && __has_builtin(__builtin_elementwise_fma)
+#undef SP_ELEMENTWISE_MATH
+#define SP_ELEMENTWISE_MATH 1
+#endif
+#endif
+static inline _Float16 sp_sqrth(_Float16 x) {
+#if SP_ELEMENTWISE_MATH
+  return __builtin_elementwise_sqrt(x);
+#else
+  return __builtin_sqrtf16(x);
+#endif
+}
+static inline _Float16 sp_fmah(_Float16 a, _Float16 b, _Float16 c) {
+#if SP_ELEMENTWISE_MATH
+  return __builtin_elementwise_fma(a, b, c);
+#else
+  return __builtin_fmaf16(a, b, c);
+#endif
+}
+static inline float sp_fmaf(float a, float b, float c) {
+#if SP_ELEMENTWISE_MATH
+  return __builtin_elementwise_fma(a, b, c);
+#else
+  return __builtin_fmaf(a, b, c);
+#endif
+}
+
+/* The operations on fp16 bits (SP_H(x): x as _Float16). */
+#define SP_H(x) sp_h_from_bits(x)
+static inline sp_f16 sp_h_add(sp_f16 a, sp_f16 b) { return sp_h_to_bits(SP_H(a) + SP_H(b)); }
+static inline sp_f16 sp_h_sub(sp_f16 a, sp_f16 b) { return sp_h_to_bits(SP_H(a) - SP_H(b)); }
+static inline sp_f16 sp_h_mul(sp_f16 a, sp_f16 b) { return sp_h_to_bits(SP_H(a) * SP_H(b)); }
+static inline sp_f16 sp_h_div(sp_f16 a, sp_f16 b) { return sp_h_to_bits(SP_H(a) / SP_H(b)); }
+static inline sp_f16 sp_h_sqrt(sp_f16 a) { return sp_h_to_bits(sp_sqrth(SP_H(a))); }
+
+/* a * b + c, one rounding (fmadd.h). */
+static inline sp_f16 sp_h_fma(sp_f16 a, sp_f16 b, sp_f16 c) {
+  return sp_h_to_bits(sp_fmah(SP_H(a), SP_H(b), SP_H(c)));
+}
+#undef SP_H
+
+/* acc + x * y for fp16 values x, y (widened): x * y is exact in fp32, so one
+ * fused fmadd.s rounds exactly as the product followed by an fp32 add. */
+static inline float sp_f32_mac(float acc, float x, float y) { return sp_fmaf(x, y, acc); }
+
+#else
+#define SP_F16_NATIVE 0
+
+/* fp16 bits -> fp32 as an operand of fp32 arithmetic (see the native variant). */
+static inline float sp_h2f_arith(sp_f16 h) { return sp_h2f(h); }
 
 /* fp32 -> fp16 bits, round to nearest, ties to even. */
 static inline sp_f16 sp_f2h(float f) {
@@ -110,6 +206,11 @@ static inline sp_f16 sp_h_fma(sp_f16 a, sp_f16 b, sp_f16 c) {
   return sp_f2h(sp_u2f(u));
 }
 
+/* acc + x * y for fp16 values x, y (widened): the product is exact, one add rounds. */
+static inline float sp_f32_mac(float acc, float x, float y) { return acc + x * y; }
+
+#endif /* SP_F16_NATIVE */
+
 /* ------------------------------------------------------------ accumulators
  * One accumulator type for both modes; mode is a literal at every call (the
  * kernel bodies are SP_BLOCK functions instantiated once per mode), so each
@@ -123,7 +224,7 @@ typedef struct {
 SP_BLOCK sp_f16_accum sp_acc_start(int mode, const sp_f16 *init) {
   sp_f16_accum a;
   a.h = init != NULL ? *init : 0;
-  a.f = mode == SP_F16_ACC_F32 ? sp_h2f(a.h) : 0.0f;
+  a.f = mode == SP_F16_ACC_F32 ? sp_h2f_arith(a.h) : 0.0f;
   return a;
 }
 
@@ -132,7 +233,7 @@ SP_BLOCK void sp_acc_mac(int mode, sp_f16_accum *a, sp_f16 x, sp_f16 y) {
   if (mode == SP_F16_ACC_F16)
     a->h = sp_h_fma(x, y, a->h);
   else
-    a->f = a->f + sp_h2f(x) * sp_h2f(y);
+    a->f = sp_f32_mac(a->f, sp_h2f_arith(x), sp_h2f_arith(y));
 }
 
 /* acc += x. */
@@ -140,7 +241,7 @@ SP_BLOCK void sp_acc_add(int mode, sp_f16_accum *a, sp_f16 x) {
   if (mode == SP_F16_ACC_F16)
     a->h = sp_h_add(a->h, x);
   else
-    a->f = a->f + sp_h2f(x);
+    a->f = a->f + sp_h2f_arith(x);
 }
 
 /* The finished sum, stored into *dst (accumulate: added once in fp16). */

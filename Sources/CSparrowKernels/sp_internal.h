@@ -117,6 +117,48 @@ static inline int sp_cpu_has_avx2(void) {
 #define SP_CALL_BEST(name, args) name##_base args
 #endif
 
+/* Kernel variants (sparrow_kernels_tuning.h): how many the rv32 conv kernels
+ * distinguish, and the variant of the running call (tuning.c), set by the
+ * master core before it forks a call and only read inside kernels. */
+#define SP_KERNEL_VARIANTS 4
+extern int sp_kernel_variant_current;
+
+/* The variant of the running call in [0, SP_KERNEL_VARIANTS): out of range is 0. */
+static inline int sp_variant(void) {
+  unsigned v = (unsigned)sp_kernel_variant_current;
+  return v < SP_KERNEL_VARIANTS ? (int)v : 0;
+}
+
+/* name(args..., c) with c the variant's entry of c0..c3 (literals), so each
+ * variant is its own specialised instance of the SP_BLOCK body `name`. */
+#define SP_CALL_VARIANT(name, c0, c1, c2, c3, ...) \
+  do {                                             \
+    switch (sp_variant()) {                        \
+      case 1: name(__VA_ARGS__, c1); break;        \
+      case 2: name(__VA_ARGS__, c2); break;        \
+      case 3: name(__VA_ARGS__, c3); break;        \
+      default: name(__VA_ARGS__, c0); break;       \
+    }                                              \
+  } while (0)
+
+/* SP_VARIANTS for a body whose last parameter is a literal block limit (how
+ * many sums run side by side): SP_TUNED_VARIANTS(name, params, (other args),
+ * c0, c1, c2, c3). On rv32, name_base runs the limit of the call's variant,
+ * c0..c3; elsewhere the limits are SP_PAIR (and SP_WIDE for AVX2) and the
+ * variant is ignored. The FP32 conv kernels list 4, 3, 2, 1: on a scalar FP
+ * register file blocks of more than one sum spill accumulators to the stack,
+ * but they load each shared operand once per block, which wins where the
+ * operands sit in L2 (ResNet-8 training on vega-like: 4 is fastest); with
+ * operands in L1, fewer sums side by side may be faster. */
+#define SP_ARGS(...) __VA_ARGS__
+#if defined(__riscv)
+#define SP_TUNED_VARIANTS(name, params, args, c0, c1, c2, c3) \
+  static void name##_base params { SP_CALL_VARIANT(name, c0, c1, c2, c3, SP_ARGS args); }
+#else
+#define SP_TUNED_VARIANTS(name, params, args, c0, c1, c2, c3) \
+  SP_VARIANTS(name, params, (SP_ARGS args, SP_PAIR), (SP_ARGS args, SP_WIDE))
+#endif
+
 /* Width of the next lane block when `left` lanes remain: 16, 8 or 4 (each then
  * passed as a literal so the block kernel is specialised), else the remainder. */
 static inline int sp_block_width(int left) {

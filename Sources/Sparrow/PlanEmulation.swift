@@ -27,11 +27,12 @@ public struct EmulationResult: Sendable {
 /// name the plan step and the tensor an address belongs to. `checkMemory` turns
 /// on the shadow map of the arena (`PlanShadow`): slower, every load is checked
 /// against the plan, and the kernels run on the arena itself (no L1 staging). `profile` collects the cost of each plan step from
-/// the step markers (`PlanProfile`).
+/// the step markers (`PlanProfile`). `kernelVariant` runs every call in that
+/// kernel variant instead of the plan's tuning (the autotuner's candidates).
 public func emulatePlan(_ plan: TrainingPlan, model: Model, samples: [[Float]], labels: [Int32], steps: Int, target: Target,
                         cores: Int = 1, compiler: String, learningRate: Float = 0.01,
                         instructionLimit: UInt64 = 20_000_000_000, checkMemory: Bool = false, cache: URL? = nil,
-                        objects: KernelObjectCache? = nil, profile: Bool = false,
+                        objects: KernelObjectCache? = nil, profile: Bool = false, kernelVariant: Int? = nil,
                         progress: ((Int) -> Void)? = nil) throws -> EmulationResult {
     precondition(!samples.isEmpty && samples.count == labels.count && steps >= 1, "emulatePlan: samples, labels and steps")
     guard cores <= target.cores else { throw ExportError.unsupported("target '\(target.name)' has \(target.cores) cores, not \(cores)") }
@@ -42,6 +43,7 @@ public func emulatePlan(_ plan: TrainingPlan, model: Model, samples: [[Float]], 
     options.cores = cores
     options.learningRate = learningRate
     options.l1Staging = !checkMemory  // the shadow map checks the arena: kernels must read it, not L1 copies
+    options.kernelVariant = kernelVariant
     let exported = try exportProject(plan, model: model, to: dir, options: options)
     try HarnessFiles.samples(samples, labels: labels).write(to: dir.appendingPathComponent("samples.bin"))
     let make = ["-j2", "rv32", "RV32_CC=\(compiler)", "CORES=\(cores)", "CFLAGS=-O2 -DSPARROW_RV32_STEPS=\(steps)"]

@@ -20,6 +20,9 @@ public struct ExportOptions: Sendable {
     /// Copy each kernel call's data into L1 with the DMA in the rv32 build (`L1Staging`);
     /// off, kernels read and write the arena in L2 directly.
     public var l1Staging = true
+    /// Runs every kernel call in this variant (`sp_kernel_variant_set`) instead of the
+    /// plan's tuning: how the autotuner measures a candidate.
+    public var kernelVariant: Int?
 
     public init() {}
 }

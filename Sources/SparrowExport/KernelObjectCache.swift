@@ -71,3 +71,17 @@ public struct ContentDigest: Sendable {
 
     public var hex: String { String(hash, radix: 16) }
 }
+
+/// A digest of the kernel library's sources (names and bytes): what a measurement
+/// made with them (a cached profile) depends on.
+public func kernelSourcesDigest(_ directory: URL? = nil) -> String {
+    let root = directory ?? defaultKernelSources
+    var digest = ContentDigest()
+    let files = (FileManager.default.enumerator(atPath: root.path)?.compactMap { $0 as? String } ?? [])
+        .filter { $0.hasSuffix(".c") || $0.hasSuffix(".h") }.sorted()
+    for f in files {
+        digest.mix(f.utf8)
+        digest.mix((try? Data(contentsOf: root.appendingPathComponent(f))) ?? Data())
+    }
+    return digest.hex
+}

@@ -89,7 +89,10 @@ extension ModelSource {
         if case .adam(let b1, let b2, _, _) = optimizer { betas = (cFloat(b1), cFloat(b2)) }
         func run(_ k: Int) -> String {
             let call = calls[k]
-            let marker = "  SPARROW_STEP_MARKER(\(call.node));\n"
+            var marker = "  SPARROW_STEP_MARKER(\(call.node));\n"
+            if let v = options.kernelVariant ?? plan.tuning.map({ $0.variants[call.node] ?? 0 }) {
+                marker += "  sp_kernel_variant_set(\(v));\n"
+            }
             let body = stagingCopies(k, back: false) + "  sparrow_parallel(\(functionName(k)));\n" + stagingCopies(k, back: true)
             if call.skippedOnOverflow { return marker + "  if (sparrow_status[0] == 0) {\n" + body + "  }\n" }
             return marker + body

@@ -90,7 +90,7 @@ public func exportProject(_ plan: TrainingPlan, model: Model, to directory: URL,
 private let exportMarker = ".sparrow-export"
 
 /// The kernel library next to this module's sources (a Sparrow checkout).
-private let defaultKernelSources = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+let defaultKernelSources = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .appendingPathComponent("CSparrowKernels")
 
 /// The plan against the target's memories, before any C is compiled: the arena

@@ -9,7 +9,8 @@ struct PlanDecoder {
     let top: PlanFields
 
     static let topKeys = ["format", "version", "model", "optimizer", "flags", "budget", "figures", "prediction", "loss",
-                          "forward_end", "layers", "slices", "trainable", "gradients", "updates", "quantization", "schedule"]
+                          "forward_end", "layers", "slices", "trainable", "gradients", "updates", "quantization", "tuning",
+                          "schedule"]
     static let entryKeys = ["step", "name", "op", "inputs", "dtype", "shape", "phase", "region", "offset", "bytes",
                             "storage", "stored_as", "live"]
     static let figureKeys = ["peak_sram", "flash_bytes", "lower_bound", "persistent_bytes", "scratch_offset",
@@ -113,9 +114,10 @@ struct PlanDecoder {
             guard precision == .int8 else { throw top.invalid("quantization", "applies to int8 plans only; this plan is \(precision.rawValue)") }
             quantization = try PlanQuantizationCoding.decode(try top.object("quantization"), graph: g, dtypes: dtypes)
         }
+        let tuning = top.has("tuning") ? try KernelTuningCoding.decode(try top.object("tuning"), graph: g) : nil
         return TrainingPlan(modelName: modelName, training: training, memory: memory, layers: layers, budget: budget,
                             reorderUpdates: reorder, gradientAccumulation: accumulate, accumulation: accumulation,
-                            quantization: quantization)
+                            quantization: quantization, tuning: tuning)
     }
 
     /// The schedule: every entry appended to a new graph in file order (so each is

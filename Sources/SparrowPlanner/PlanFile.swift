@@ -125,6 +125,7 @@ extension TrainingPlan {
             ("gradients", byName(t.gradients)),
             ("updates", byName(t.updates)),
         ] + (quantization.map { [("quantization", PlanQuantizationCoding.encode($0, graph: g))] } ?? [])
+          + (tuning.map { [("tuning", KernelTuningCoding.encode($0, graph: g))] } ?? [])
           + [("schedule", .array(schedule))])
     }
 }

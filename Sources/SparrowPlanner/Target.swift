@@ -31,6 +31,9 @@ public struct Target: Hashable, Sendable {
     public var timing = Timing()
     /// Picojoules per counted event (the emulator's energy model).
     public var energy = Energy()
+    /// Published chip efficiency (operations per second per watt, a multiply-add
+    /// counting 2) that `energy` is calibrated against; empty if none is known.
+    public var efficiency: [Arithmetic: Double] = [:]
 
     public init(name: String, summary: String, cores: Int, clockHz: Int, march: String, mabi: String, flash: MemoryRegion,
                 l2: MemoryRegion, l1: MemoryRegion, l1Banks: Int, stackBytes: Int, peripherals: UInt32) {
@@ -128,7 +131,7 @@ extension Target {
             try only(m, ["origin", "bytes"], at)
             return MemoryRegion(origin: UInt32(try int(m, "origin", at, 0...0xFFFF_0000)), bytes: try int(m, "bytes", at, 1...(1 << 30)))
         }
-        try only(top, ["format", "name", "summary", "cores", "clock_hz", "isa", "memory", "l1_banks", "stack_bytes", "peripherals", "timing", "energy_pj",
+        try only(top, ["format", "name", "summary", "cores", "clock_hz", "isa", "memory", "l1_banks", "stack_bytes", "peripherals", "timing", "energy_pj", "efficiency",
                        "sources"], "")
         guard case .string("sparrow-target")? = top["format"] else { throw fail("expected \"format\": \"sparrow-target\"") }
         let isa = try object(top, "isa", "")
@@ -151,6 +154,7 @@ extension Target {
                   peripherals: UInt32(try int(top, "peripherals", "", 0...0xFFFF_0000)))
         self.extensions = extensions
         (timing, energy) = try Target.timingAndEnergy(top, fail: fail)
+        efficiency = try Target.efficiency(top, fail: fail)
         guard march.hasPrefix("rv32"), march.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "_") }) else {
             throw fail("'isa.march' must be an rv32 ISA string such as rv32imfc_zfh, is '\(march)'")
         }

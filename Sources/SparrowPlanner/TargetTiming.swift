@@ -54,6 +54,18 @@ extension Target {
     }
 }
 
+extension Target {
+    /// A kind of peak-rate arithmetic a chip's efficiency is published for (`efficiency` in a target file).
+    public enum Arithmetic: String, CaseIterable, Hashable, Sendable {
+        /// FP32 fused multiply-adds: GFLOPS/W (a multiply-add is 2 operations).
+        case fp32
+        /// Packed FP16 multiply-adds (xfvec): GFLOPS/W.
+        case fp16
+        /// INT8 dot products (xcvsimd `sdotp`): GOPS/W.
+        case int8
+    }
+}
+
 extension Target.Timing {
     /// The fields of `timing` in a target file, with a key path to each.
     static var fields: [(String, WritableKeyPath<Target.Timing, Int>)] { [
@@ -110,5 +122,27 @@ extension Target {
             energy[keyPath: path] = v
         }
         return (timing, energy)
+    }
+
+    /// Reads the optional `efficiency` object: published operations per second per watt.
+    static func efficiency(_ top: [String: JSONValue], fail: (String) -> TargetError) throws(TargetError) -> [Arithmetic: Double] {
+        guard let value = top["efficiency"] else { return [:] }
+        guard case .object(let o) = value else { throw fail("'efficiency' must be an object of published figures") }
+        var result: [Arithmetic: Double] = [:]
+        for (key, v) in o {
+            let kind = key.hasSuffix("_gflops_per_watt") ? String(key.dropLast(16)) : key.hasSuffix("_gops_per_watt") ? String(key.dropLast(14)) : key
+            guard let a = Arithmetic(rawValue: kind) else {
+                throw fail("unknown field 'efficiency.\(key)'; known: fp32_gflops_per_watt, fp16_gflops_per_watt, int8_gops_per_watt")
+            }
+            let number: Double
+            switch v {
+            case .int(let i): number = Double(i)
+            case .double(let d): number = d
+            default: throw fail("'efficiency.\(key)' must be a number")
+            }
+            guard number > 0, number < 1e6 else { throw fail("'efficiency.\(key)' must be positive") }
+            result[a] = number
+        }
+        return result
     }
 }

@@ -28,10 +28,12 @@ public struct TrainingPlan: Hashable, Sendable {
     /// Scales, zero points and the QAS switch of an INT8 plan; nil for FP32 and FP16
     /// plans, and for INT8 plans compiled without calibration data (memory figures only).
     public var quantization: PlanQuantization?
+    /// The kernel variant of each step on a target (the autotuner's choice); nil: variant 0 everywhere.
+    public var tuning: KernelTuning?
 
     public init(modelName: String, training: TrainingGraph, memory: MemoryPlan, layers: [LayerPlan], budget: Int?,
                 reorderUpdates: Bool, gradientAccumulation: Bool, accumulation: Accumulation = .fp32,
-                quantization: PlanQuantization? = nil) {
+                quantization: PlanQuantization? = nil, tuning: KernelTuning? = nil) {
         self.modelName = modelName
         self.training = training
         self.memory = memory
@@ -41,6 +43,7 @@ public struct TrainingPlan: Hashable, Sendable {
         self.gradientAccumulation = gradientAccumulation
         self.accumulation = accumulation
         self.quantization = quantization
+        self.tuning = tuning
     }
 
     public var graph: Graph { training.graph }

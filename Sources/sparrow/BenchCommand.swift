@@ -15,6 +15,7 @@ struct BenchCommand: Command {
         OptionSpec(name: "emulator", valueName: nil, help: "Only the emulator's speed: sparse training steps of ResNet-8 and DS-CNN on the default target, 1 and all emulated cores, one host core."),
         OptionSpec(name: "export", valueName: nil, help: "Only the export check: every zoo model in fp32, fp16 and int8 (sparse spec) exported, built with the toolchain's clang, trained a few steps natively and as C (bit-identical?), and its rv32 image for the default target (a few minutes)."),
         OptionSpec(name: "cycles", valueName: nil, help: "Only the cycle and energy figures: ResNet-8 and DS-CNN full FP16/FP32/INT8 training steps on the 8-core vega-like target beside PULP-TrainLib's published MAC/cycle and ms, a conv2d step's FP16 and INT8 speed-up over FP32, scaling over 1-8 cores, energy by phase and memory level (a few minutes)."),
+        OptionSpec(name: "energy", valueName: nil, help: "Only the energy model's calibration: a peak-rate matrix-multiply loop per arithmetic kind on every shipped target, its operations per watt beside the chip's published figure, and the class energy that would land on it."),
         OptionSpec(name: "json", valueName: nil, help: "Print the figures as JSON."),
     ]
     static let details = "Build with -c release for meaningful numbers: swift run -c release sparrow bench"
@@ -47,6 +48,23 @@ struct BenchCommand: Command {
     init(_ args: Arguments) throws(UsageError) { self.args = args }
 
     func run() throws {
+        if args.has("energy") {
+            guard let clang = toolchainClang() else { throw UsageError("no clang beside swift on PATH: the calibration kernels are built for rv32") }
+            var rows: [(String, EnergyCalibration.Measurement)] = []
+            for name in Target.names(in: Resources.targets) {
+                let t = try Resources.target(name)
+                for m in try EnergyCalibration.measureAll(on: t, compiler: clang) { rows.append((name, m)) }
+            }
+            if args.has("json") { try printJSON(rows.map { ["target": $0.0, "arithmetic": $0.1.arithmetic, "ops_per_watt": String($0.1.opsPerWatt)] }); return }
+            var t = Table(["target", "arithmetic", "G(FL)OPS/W measured", "published", "ratio", "class pJ that lands on it"])
+            for (name, m) in rows {
+                t.add([name, m.arithmetic, String(format: "%.1f", m.opsPerWatt / 1e9), m.published.map { String(format: "%.0f", $0) } ?? "",
+                       m.published.map { String(format: "%.3f", m.opsPerWatt / 1e9 / $0) } ?? "", m.solvedPicojoules.map { String(format: "%.3f", $0) } ?? ""])
+            }
+            print("peak-rate matrix-multiply loop (4 × 4 register block, operands in L1, every core) on each target's energy model:")
+            print(t.render())
+            return
+        }
         if args.has("cycles") {
             let report = try CycleBench().run { note($0) }
             if args.has("json") { try printJSON(report); return }

@@ -5,8 +5,11 @@ import Sparrow
 struct CompileCommand: Command {
     static let name = "compile"
     static let summary = "Compile a model and a sparse-update spec into a static training plan that fits an SRAM budget."
-    static let usage = "sparrow compile [--model M] [--weights W] [--spec SPEC] [--budget 256KB] [--out plan.json] [--svg memory.svg]"
+    static let usage = "sparrow compile [--model M] [--weights W] [--spec SPEC] [--budget 256KB] [--tune [--target T]] [--out plan.json] [--svg memory.svg]"
     static let specs: [OptionSpec] = PlanFlags.specs + [
+        OptionSpec(name: "tune", valueName: nil, help: "Autotune: emulate one training step per kernel variant on the target (--cores cores) and record each step's fastest variant in the plan (needs the clang beside swift)."),
+        OptionSpec(name: "target", valueName: "NAME", help: "Target --tune measures on (targets/NAME.json or a target file).", defaultValue: Target.defaultName),
+        OptionSpec(name: "data", valueName: "DIR", help: "IDX dataset of the sample --tune trains on.", defaultValue: "datasets/fashion-mnist"),
         OptionSpec(name: "out", valueName: "FILE", help: "Write the plan (plan.json format, see docs/plan-format.md)."),
         OptionSpec(name: "svg", valueName: "FILE", help: "Write the memory timeline (SRAM over the schedule) as SVG."),
         OptionSpec(name: "json", valueName: nil, help: "Print the plan report as JSON."),
@@ -24,12 +27,40 @@ struct CompileCommand: Command {
     func run() throws {
         let model = try Resources.loadModel(args.string("model") ?? "cnn-small", weights: args.string("weights"), seed: 0)
         let options = try PlanFlags.compileOptions(args, model: model)
-        let plan = try compilePlan(model, options: options)
+        var plan = try compilePlan(model, options: options)
+        if args.has("tune") { plan = try tune(plan, model: model, cores: options.cores) }
         if let out = args.string("out") {
             try plan.write(to: URL(fileURLWithPath: out))
             note("plan written to \(out); fine-tune through it with: sparrow train --plan \(out) --model \(args.string("model") ?? "cnn-small")")
         }
         try report(plan, args)
+    }
+
+    /// `--tune`: the autotuner's measurements, one table row per step it moved off variant 0.
+    private func tune(_ plan: TrainingPlan, model: Model, cores: Int) throws -> TrainingPlan {
+        let target = try Resources.target(args.string("target") ?? Target.defaultName)
+        guard cores <= target.cores else { throw UsageError("--cores \(cores): target '\(target.name)' has \(target.cores) cores") }
+        guard plan.memory.peakSRAM <= target.l2.bytes else {
+            throw UsageError("--tune: the plan needs \(kilobytes(plan.memory.peakSRAM)) of SRAM; target '\(target.name)' has \(kilobytes(target.l2.bytes)) of L2")
+        }
+        guard let clang = toolchainClang() else { throw UsageError("--tune needs the clang beside swift on PATH (it builds the rv32 candidates)") }
+        let (samples, labels) = try Resources.samples(for: model, count: 1, data: args.string("data").map { URL(fileURLWithPath: $0) })
+        var bar = ProgressBar(title: "tuning", total: kernelVariantCount + 1)
+        let r = try tuneKernels(plan, model: model, samples: samples, labels: labels, target: target, cores: cores, compiler: clang,
+                                cache: Resources.root.appendingPathComponent(".build/sparrow-emulate-cache")) { done, total in
+            bar.update(done, status: done < total - 1 ? "variant \(done)" : "checking the tuned plan")
+        }
+        bar.finish()
+        let g = r.plan.graph
+        var t = Table(["step", "name", "op"] + (0..<r.cycles.count).map { "variant \($0) cycles" } + ["chosen"])
+        for (node, v) in (r.plan.tuning?.variants ?? [:]).sorted(by: { $0.key < $1.key }) {
+            t.add(["\(node)", g[node].name, g[node].op.name] + r.cycles.map { grouped(Int(($0[node] ?? 0).rounded())) } + ["\(v)"])
+        }
+        print("autotuned for \(target.name), \(cores) core(s): steps not listed run variant 0")
+        print(t.render())
+        print(String(format: "training step: %@ cycles with variant 0, %@ tuned (%.2f× faster)", grouped(Int(r.baselineCycles)),
+                     grouped(Int(r.tunedCycles)), r.baselineCycles / max(r.tunedCycles, 1)))
+        return r.plan
     }
 }
 

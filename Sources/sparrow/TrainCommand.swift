@@ -16,6 +16,7 @@ struct TrainCommand: Command {
         OptionSpec(name: "plan", valueName: "FILE", help: "Fine-tune through a compiled plan (sparrow compile --out): batch 1, the plan's spec, optimizer and memory."),
         OptionSpec(name: "svg", valueName: "FILE", help: "Plot loss and accuracy per epoch to this SVG file (default with --out: DIR/training.svg)."),
         OptionSpec(name: "resume", valueName: "FILE", help: "Continue from a checkpoint written by --out (same model and options)."),
+        OptionSpec(name: "target", valueName: "NAME", help: "With --plan: the MCU the run is priced on (cycles, time and energy of every step, from a profile the emulator measures once per plan and caches); 'none' to skip.", defaultValue: Target.defaultName),
         OptionSpec(name: "json", valueName: nil, help: "Print the training history as JSON on standard output."),
     ] + TrainingFlags.specs
     static let details = "Checkpoints are written atomically (temporary file, then rename): an interrupted run never leaves a half-written file."
@@ -48,7 +49,35 @@ struct TrainCommand: Command {
         let resume = args.string("resume").map { URL(fileURLWithPath: $0) }
         let svg = args.string("svg").map { URL(fileURLWithPath: $0) } ?? out?.appendingPathComponent("training.svg")
         let history = try train(model, data: data, options: options, plan: plan, out: out, resume: resume, svg: svg, quiet: args.has("json"))
+        if let plan, args.string("target") != "none" {
+            try priceOnDevice(plan, model: model, sample: data.train, steps: history.count * data.train.count)
+        }
         if args.has("json") { try printJSON(history) }
+    }
+
+    /// What the run would cost on the target: each step's cycles and energy from the
+    /// plan's cached profile (measured in the emulator the first time), times the steps.
+    private func priceOnDevice(_ plan: TrainingPlan, model: Model, sample data: Dataset, steps: Int) throws {
+        let target = try Resources.target(args.string("target") ?? Target.defaultName)
+        guard !plan.gradientAccumulation, plan.memory.peakSRAM <= target.l2.bytes else {
+            note("device estimate: the plan does not fit target '\(target.name)' (\(kilobytes(plan.memory.peakSRAM)) of SRAM, \(kilobytes(target.l2.bytes)) of L2); skipped")
+            return
+        }
+        let cores = plan.tuning?.target == target.name ? plan.tuning!.cores : maxCores(of: plan, upTo: target.cores)
+        let cache = ProfileCache(directory: Resources.root.appendingPathComponent(".build/sparrow-profiles"))
+        var profile = cache.cached(plan, target: target, cores: cores)
+        if profile == nil {
+            guard let clang = toolchainClang() else { note("device estimate: no clang beside swift to build the rv32 image; skipped"); return }
+            note("measuring one training step of the plan on \(target.name) (\(cores) cores) in the emulator (cached for later runs)…")
+            let (samples, labels) = try Resources.samples(for: model, count: 1, data: nil)
+            profile = try cache.profile(plan, model: model, sample: samples[0], label: labels[0], target: target, cores: cores, compiler: clang,
+                                        elfCache: Resources.root.appendingPathComponent(".build/sparrow-emulate-cache"))
+        }
+        guard let p = profile, steps > 0 else { return }
+        let seconds = p.milliseconds / 1e3 * Double(steps), joules = p.microjoules / 1e6 * Double(steps)
+        note(String(format: "on %@ (%d cores, %.0f MHz): %@ cycles = %.3f ms and %.1f µJ per step (%.2f MAC/cycle); this run's %@ steps: %.1f s, %.3f J",
+                    target.name, cores, Double(target.clockHz) / 1e6, grouped(Int(p.cycles.rounded())), p.milliseconds, p.microjoules,
+                    p.macsPerCycle, grouped(steps), seconds, joules))
     }
 }
 

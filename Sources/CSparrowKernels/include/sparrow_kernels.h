@@ -29,6 +29,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sparrow_kernels_tuning.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif

@@ -9,8 +9,9 @@
  * Every fp16 operation is one of the sp_f16_* functions below, each correctly
  * rounded (round to nearest, ties to even; subnormals kept; overflow gives
  * +-inf), computed with fp32 +, -, *, /, sqrt and integer bit manipulation only
- * (no double, no libm). Every NaN result is the canonical quiet NaN 0x7E00, so
- * even NaNs are bit-identical across targets.
+ * (no double, no libm); on rv32 with Zfh by the native half-precision
+ * instructions, which round the same way (sp_f16.h). Every NaN result is the
+ * canonical quiet NaN 0x7E00, so even NaNs are bit-identical across targets.
  *
  * Kernels: the same shapes (sp_conv2d_shape), layouts (HWC activations, conv
  * weights [out_c][k_h][k_w][in_c/groups], depthwise [k_h][k_w][c], linear

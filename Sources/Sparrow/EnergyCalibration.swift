@@ -1,0 +1,200 @@
+import Foundation
+
+/// The energy model's calibration: a peak-rate matrix-multiply inner loop (a 4 × 4
+/// register block: 8 word loads from L1 and 16 multiply-adds per iteration, on
+/// every core) runs in the emulator for each kind of arithmetic the target has,
+/// and its operations per joule are compared with the chip's published figure
+/// (`Target.efficiency`). `solve` gives the per-instruction energy of the
+/// arithmetic class that makes the kernel land exactly on the figure, everything
+/// else of the model held fixed: how the target files' `fp32`, `fp16_simd` and
+/// `simd` energies were set (docs/target-format.md).
+public enum EnergyCalibration {
+    /// One kernel's measurement.
+    public struct Measurement: Codable, Sendable {
+        public var arithmetic: String
+        /// Operations (a multiply-add counts 2) per second per watt: measured, published, and their ratio.
+        public var opsPerWatt: Double
+        public var published: Double?
+        /// The class energy (pJ) that lands the kernel on the published figure.
+        public var solvedPicojoules: Double?
+        public var cycles: UInt64
+        public var operations: Double
+        public var microjoules: Double
+    }
+
+    static let iterations = 200
+
+    /// The energy counter and operations per instruction of each arithmetic kind.
+    static func instruction(_ a: Target.Arithmetic) -> (counter: Counter, opsPerInstruction: Double, path: WritableKeyPath<Target.Energy, Double>) {
+        switch a {
+        case .fp32: return (.fp32, 2, \.fp32)
+        case .fp16: return (.fp16SIMD, 4, \.fp16SIMD)
+        case .int8: return (.simd, 8, \.simd)
+        }
+    }
+
+    /// Whether the target's cores execute the kernel of `a`.
+    static func supports(_ t: Target, _ a: Target.Arithmetic) -> Bool {
+        let isa = ([t.march] + t.extensions).joined(separator: "_")
+        switch a {
+        case .fp32: return t.hasFPU
+        case .fp16: return t.hasFPU && isa.contains("xfvec")
+        case .int8: return isa.contains("xcvsimd")
+        }
+    }
+
+    /// The inner loop's 16 multiply-adds of `a`: accumulators 0–15 from operands a0–a3 × b0–b3.
+    static func body(_ a: Target.Arithmetic) -> String {
+        var lines: [String] = []
+        for i in 0..<4 {
+            for j in 0..<4 {
+                switch a {
+                case .fp32: lines.append("fmadd.s f\(i * 4 + j), f\(16 + i), f\(20 + j), f\(i * 4 + j)")
+                case .fp16: lines.append(".insn r 0x33, 2, 0x48, f\(i * 4 + j), f\(16 + i), f\(20 + j)")
+                case .int8: lines.append("cv.sdotsp.b x\([5, 6, 7, 28, 29, 30, 31, 9, 20, 21, 22, 23, 24, 25, 26, 27][i * 4 + j]), x\(10 + i), x\(14 + j)")
+                }
+            }
+        }
+        let load = a == .int8 ? "lw" : "flw"
+        let regs = a == .int8 ? (0..<8).map { "x\(10 + $0)" } : (0..<8).map { "f\(16 + $0)" }
+        let loads = (0..<8).map { "\(load) \(regs[$0]), \(4 * $0)(s2)" }
+        return (loads + lines).map { "    \($0)\n" }.joined()
+    }
+
+    /// The program: every core runs `iterations` of the loop between two barriers.
+    static func program(_ a: Target.Arithmetic, _ t: Target) -> (c: String, start: String, link: String) {
+        let c = """
+        #include <stdint.h>
+        #define REG(o) (*(volatile uint32_t *)(\(String(format: "0x%08Xu", t.peripherals)) + (o)))
+        static uint32_t operands[\(8 * t.cores)];
+        void kernel(const uint32_t *p, int n);
+        int main(void) {
+          uint32_t id;
+          __asm__ volatile("csrr %0, mhartid" : "=r"(id));
+          REG(24) = \(t.cores);
+          (void)REG(0x50);
+          kernel(operands + 8 * id, \(iterations));
+          (void)REG(0x50);
+          if (id != 0) for (;;) __asm__ volatile("wfi");
+          return 0;
+        }
+        """
+        let start = """
+            .section .text.start, "ax"
+            .global _start
+        _start:
+            csrr t0, mhartid
+            la sp, __stack_top
+            li t1, \(t.stackBytes)
+        0:  beqz t0, 1f
+            sub sp, sp, t1
+            addi t0, t0, -1
+            j 0b
+        1:  li t1, 0x2000
+            csrs mstatus, t1
+            call main
+            li t1, \(String(format: "0x%08X", t.peripherals))
+            sw a0, 0(t1)
+        2:  j 2b
+
+            .text
+            .global kernel
+        kernel:                 # a0: operands, a1: iterations (s2, s3 saved: the loop uses them)
+            addi sp, sp, -48
+            sw s2, 0(sp)
+            sw s3, 4(sp)
+            sw s1, 8(sp)
+            sw s4, 12(sp)
+            sw s5, 16(sp)
+            sw s6, 20(sp)
+            sw s7, 24(sp)
+            sw s8, 28(sp)
+            sw s9, 32(sp)
+            sw s10, 36(sp)
+            sw s11, 40(sp)
+            mv s2, a0
+            mv s3, a1
+        3:
+        \(body(a))    addi s3, s3, -1
+            bnez s3, 3b
+            lw s2, 0(sp)
+            lw s3, 4(sp)
+            lw s1, 8(sp)
+            lw s4, 12(sp)
+            lw s5, 16(sp)
+            lw s6, 20(sp)
+            lw s7, 24(sp)
+            lw s8, 28(sp)
+            lw s9, 32(sp)
+            lw s10, 36(sp)
+            lw s11, 40(sp)
+            addi sp, sp, 48
+            ret
+        """
+        let link = """
+        OUTPUT_ARCH(riscv)
+        ENTRY(_start)
+        MEMORY {
+          FLASH (rx) : ORIGIN = \(String(format: "0x%08X", t.flash.origin)), LENGTH = \(t.flash.bytes)
+          L1 (rw) : ORIGIN = \(String(format: "0x%08X", t.l1.origin)), LENGTH = \(t.l1.bytes)
+        }
+        SECTIONS {
+          .text : { KEEP(*(.text.start)) *(.text .text.*) } > FLASH
+          .rodata : { *(.rodata .rodata.*) } > FLASH
+          .bss (NOLOAD) : { *(.bss .bss.* .sbss .sbss.* COMMON) } > L1
+          __stack_top = ORIGIN(L1) + LENGTH(L1);
+        }
+        """
+        return (c, start, link)
+    }
+
+    /// Runs the kernel of `a` on `t` (built with `compiler`) and returns its measurement.
+    public static func measure(_ a: Target.Arithmetic, on t: Target, compiler: String) throws -> Measurement {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sparrow-energy-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let p = program(a, t)
+        try p.c.write(to: dir.appendingPathComponent("main.c"), atomically: true, encoding: .utf8)
+        try p.start.write(to: dir.appendingPathComponent("start.S"), atomically: true, encoding: .utf8)
+        try p.link.write(to: dir.appendingPathComponent("link.ld"), atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: compiler)
+        process.currentDirectoryURL = dir
+        process.arguments = ["--target=riscv32-unknown-elf", "-march=\(t.march)", "-mabi=\(t.mabi)", "-mno-relax", "-O2", "-ffreestanding", "-nostdlib",
+                             "-fuse-ld=lld", "-Wl,-T,link.ld", "start.S", "main.c", "-o", "kernel.elf"]
+        let pipe = Pipe()
+        process.standardError = pipe
+        process.standardOutput = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw ExportError.build("the calibration kernel does not build for \(t.name):\n\(output)") }
+        let machine = Machine(target: t)
+        try machine.load(try ELFImage([UInt8](try Data(contentsOf: dir.appendingPathComponent("kernel.elf")))))
+        switch machine.run(limit: 100_000_000) {
+        case .exited(0): break
+        case .exited(let code): throw ExportError.build("the calibration kernel exited with \(code)")
+        case .fault(let f): throw f
+        }
+        let counters = machine.counters.aligned()
+        let (counter, opsPerInstruction, path) = instruction(a)
+        let count = Double(counters.cores.reduce(0) { $0 + $1[counter] })
+        let operations = count * opsPerInstruction
+        let joules = counters.picojoules(t.energy) * 1e-12
+        let seconds = Double(counters.cycles) / Double(t.clockHz)
+        var solved: Double?
+        if let published = t.efficiency[a] {
+            var zero = t.energy
+            zero[keyPath: path] = 0
+            let fixed = counters.picojoules(zero)
+            solved = (operations / (published * 1e9) * 1e12 - fixed) / count
+        }
+        return Measurement(arithmetic: a.rawValue, opsPerWatt: operations / seconds / (joules / seconds), published: t.efficiency[a],
+                           solvedPicojoules: solved, cycles: counters.cycles, operations: operations, microjoules: joules * 1e6)
+    }
+
+    /// Every kernel the target runs.
+    public static func measureAll(on t: Target, compiler: String) throws -> [Measurement] {
+        try Target.Arithmetic.allCases.filter { supports(t, $0) }.map { try measure($0, on: t, compiler: compiler) }
+    }
+}
