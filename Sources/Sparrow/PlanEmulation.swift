@@ -108,7 +108,7 @@ public func emulatePlan(_ plan: TrainingPlan, model: Model, samples: [[Float]], 
     return EmulationResult(steps: steps, losses: losses, state: state, instructions: machine.instructions,
                            instructionsPerCore: machine.retired, cycles: machine.cycles, counters: machine.counters.aligned(),
                            profile: profile ? PlanProfile(plan: plan, intervals: recorder.intervals, steps: steps, target: target, cores: cores,
-                                                             staged: exported.staging.nodes) : nil,
+                                                             staged: exported.staging.tensors) : nil,
                            seconds: seconds, console: String(decoding: machine.console, as: UTF8.self))
 }
 

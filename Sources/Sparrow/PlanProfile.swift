@@ -21,7 +21,7 @@ public struct PlanProfile: Codable, Sendable, Hashable {
         public var stalls: [String: Double]
         /// Where each input and the output live: `L2` (the arena), `flash`, `view`
         /// (an alias of another tensor) or `fused` (never stored); `L1<L2` and
-        /// `L1<flash` when the step's calls run on L1 copies (`L1Staging`).
+        /// `L1<flash` when the step's calls use an L1 copy of it (`L1Staging`).
         public var inputs: [Operand]
         public var output: String
 
@@ -94,7 +94,7 @@ struct ProfileRecorder {
 
 extension PlanProfile {
     /// The profile of `plan` from the recorder's intervals over `steps` training steps.
-    init(plan: TrainingPlan, intervals: [Int: ClusterCounters], steps: Int, target: Target, cores: Int, staged: Set<NodeID>) {
+    init(plan: TrainingPlan, intervals: [Int: ClusterCounters], steps: Int, target: Target, cores: Int, staged: [NodeID: Set<NodeID>]) {
         let g = plan.graph, m = plan.memory, e = target.energy
         let n = Double(steps)
         func home(_ id: NodeID) -> String {
@@ -107,7 +107,7 @@ extension PlanProfile {
         }
         func level(_ id: NodeID, at step: NodeID) -> String {
             let h = home(id)
-            return staged.contains(step) && (h == "L2" || h == "flash") ? "L1<" + h : h
+            return staged[step]?.contains(id) == true && (h == "L2" || h == "flash") ? "L1<" + h : h
         }
         func stalls(_ c: ClusterCounters) -> [String: Double] {
             var s: [String: Double] = [:]

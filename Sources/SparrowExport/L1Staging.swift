@@ -7,8 +7,9 @@ import SparrowRuntime
 /// reaches in many cycles, so before a call the master core copies every tensor the
 /// call touches into one L1 buffer with the cluster DMA, the cores compute out of
 /// L1 (the kernel scratch too), and the DMA copies what the call wrote back to L2.
-/// A call whose data does not fit the buffer runs out of L2 as it is. Copies change
-/// no arithmetic: results stay bit-identical with the native runtime.
+/// Of a call whose data does not all fit the buffer, what fits is copied (`plan`)
+/// and the rest is used where it lives. Copies change no arithmetic: results stay
+/// bit-identical with the native runtime.
 public struct L1Staging: Hashable, Sendable {
     /// One contiguous range of the arena or flash copied into L1.
     public struct Copy: Hashable, Sendable {
@@ -25,15 +26,16 @@ public struct L1Staging: Hashable, Sendable {
     /// The L1 layout of one staged call.
     public struct Call: Hashable, Sendable {
         public var copies: [Copy]
-        /// L1 offset of the kernel scratch, if the call uses it.
+        /// L1 offset of the kernel scratch, if the call uses it and it fits (else the
+        /// call uses the arena's).
         public var scratch: Int?
         public var bytes: Int
     }
 
     /// Staged calls by their index in the executor's invocations.
     public var calls: [Int: Call]
-    /// The plan steps whose calls are all staged.
-    public var nodes: Set<NodeID> = []
+    /// The tensors copied into L1 for each plan step's calls.
+    public var tensors: [NodeID: Set<NodeID>] = [:]
     /// Bytes of the L1 buffer: the largest staged call.
     public var bytes: Int
 
@@ -64,13 +66,18 @@ extension L1Staging {
         max(0, t.l1.bytes - t.stackBytes * t.cores - reserve)
     }
 
-    /// Stages every call of `invocations` whose tensors (and scratch) fit in
-    /// `budget` bytes of L1; each copy starts on a 16-byte boundary.
+    /// Stages what fits of every call of `invocations` in `budget` bytes of L1: the
+    /// kernel scratch first (if it fits), then the ranges the call only reads, then those it
+    /// writes (outputs are mostly written once, inputs read many times), smallest
+    /// first within each; what does not fit stays where it is. Each copy starts on a
+    /// 16-byte boundary.
     public static func plan(_ plan: TrainingPlan, invocations: [KernelInvocation], budget: Int) -> L1Staging {
         let m = plan.memory
         var calls: [Int: Call] = [:]
+        var tensors: [NodeID: Set<NodeID>] = [:]
+        func aligned(_ n: Int) -> Int { (n + 15) / 16 * 16 }
         for (k, call) in invocations.enumerated() {
-            var ranges: [(flash: Bool, offset: Int, bytes: Int, written: Bool)] = []
+            var ranges: [(flash: Bool, offset: Int, bytes: Int, written: Bool, ids: [NodeID])] = []
             var scratch = false
             for (a, written) in zip(call.arguments, call.written) {
                 var ids: [NodeID] = []
@@ -81,37 +88,38 @@ extension L1Staging {
                 case .int, .float, .constant, .symbol, .context, .core, .cores, .null, .status: break
                 }
                 for id in ids {
-                    if let r = range(id, plan), r.bytes > 0 { ranges.append((r.flash, r.offset, r.bytes, written)) }
+                    if let r = range(id, plan), r.bytes > 0 { ranges.append((r.flash, r.offset, r.bytes, written, [id])) }
                 }
             }
             // Overlapping ranges (views, in-place results) become one copy.
             ranges.sort { ($0.flash ? 1 : 0, $0.offset) < ($1.flash ? 1 : 0, $1.offset) }
-            var merged: [(flash: Bool, offset: Int, bytes: Int, written: Bool)] = []
+            var merged: [(flash: Bool, offset: Int, bytes: Int, written: Bool, ids: [NodeID])] = []
             for r in ranges {
                 if let last = merged.last, last.flash == r.flash, r.offset < last.offset + last.bytes {
                     merged[merged.count - 1].bytes = max(last.offset + last.bytes, r.offset + r.bytes) - last.offset
                     merged[merged.count - 1].written = last.written || r.written
+                    merged[merged.count - 1].ids += r.ids
                 } else {
                     merged.append(r)
                 }
             }
-            guard !merged.isEmpty else { continue }
             var at = 0
-            var copies: [Copy] = []
-            for r in merged {
-                copies.append(Copy(fromFlash: r.flash, offset: r.offset, bytes: r.bytes, l1Offset: at, writeBack: r.written && !r.flash))
-                at += (r.bytes + 15) / 16 * 16
-            }
             var scratchOffset: Int?
-            if scratch && m.scratchSize > 0 {
-                scratchOffset = at
-                at += (m.scratchSize + 15) / 16 * 16
+            if scratch && m.scratchSize > 0 && aligned(m.scratchSize) <= budget {
+                scratchOffset = 0
+                at = aligned(m.scratchSize)
             }
-            if at <= budget { calls[k] = Call(copies: copies, scratch: scratchOffset, bytes: at) }
+            var copies: [Copy] = []
+            for r in merged.sorted(by: { ($0.written ? 1 : 0, $0.bytes, $0.offset) < ($1.written ? 1 : 0, $1.bytes, $1.offset) })
+            where at + aligned(r.bytes) <= budget {
+                copies.append(Copy(fromFlash: r.flash, offset: r.offset, bytes: r.bytes, l1Offset: at, writeBack: r.written && !r.flash))
+                at += aligned(r.bytes)
+                tensors[call.node, default: []].formUnion(r.ids)
+            }
+            if !copies.isEmpty || scratchOffset != nil { calls[k] = Call(copies: copies, scratch: scratchOffset, bytes: at) }
         }
         var staging = L1Staging(calls: calls, bytes: calls.values.map(\.bytes).max() ?? 0)
-        let steps = Dictionary(grouping: invocations.indices, by: { invocations[$0].node })
-        staging.nodes = Set(steps.filter { $0.value.allSatisfy { calls[$0] != nil } }.keys)
+        staging.tensors = tensors
         return staging
     }
 }

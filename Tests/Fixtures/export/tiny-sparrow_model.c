@@ -130,7 +130,7 @@ static sparrow_context sparrow_ctx;
 /* step 3 (forward) 'conv1': conv2d -> arena offset 928, 576 B */
 static void k0_conv1(int core_id, int num_cores) {
 #ifdef SPARROW_L1_STAGING
-  sp_conv2d_fwd_f32(&c_conv1_shape, ((float *)(sparrow_stage + 576)), ((float *)(sparrow_stage + 720)), ((float *)(sparrow_stage + 864)), ((float *)(sparrow_stage + 0)), ((float *)(sparrow_stage + 880)), core_id, num_cores);
+  sp_conv2d_fwd_f32(&c_conv1_shape, ((float *)(sparrow_stage + 736)), ((float *)(sparrow_stage + 592)), ((float *)(sparrow_stage + 576)), ((float *)(sparrow_stage + 880)), ((float *)(sparrow_stage + 0)), core_id, num_cores);
 #else
   sp_conv2d_fwd_f32(&c_conv1_shape, t_input, t_conv1_weight, t_conv1_bias, t_conv1, ((float *)sparrow_scratch), core_id, num_cores);
 #endif
@@ -157,7 +157,7 @@ static void k2_maxpool1(int core_id, int num_cores) {
 /* step 9 (forward) 'fc1': linear -> arena offset 448, 16 B */
 static void k3_fc1(int core_id, int num_cores) {
 #ifdef SPARROW_L1_STAGING
-  sp_linear_fwd_f32(36, 3, ((float *)(sparrow_stage + 464)), ((float *)(sparrow_stage + 0)), ((float *)(sparrow_stage + 432)), ((float *)(sparrow_stage + 448)), core_id, num_cores);
+  sp_linear_fwd_f32(36, 3, ((float *)(sparrow_stage + 16)), ((float *)(sparrow_stage + 160)), ((float *)(sparrow_stage + 0)), ((float *)(sparrow_stage + 592)), core_id, num_cores);
 #else
   sp_linear_fwd_f32(36, 3, t_flatten1, t_fc1_weight, t_fc1_bias, t_fc1, core_id, num_cores);
 #endif
@@ -166,7 +166,7 @@ static void k3_fc1(int core_id, int num_cores) {
 /* step 11 (forward) 'loss': softmax_cross_entropy -> arena offset 464, 16 B */
 static void k4_loss(int core_id, int num_cores) {
 #ifdef SPARROW_L1_STAGING
-  sp_softmax_ce_fwd_f32(3, ((float *)(sparrow_stage + 0)), ((int32_t *)(sparrow_stage + 32)), ((float *)(sparrow_stage + 16)), core_id, num_cores);
+  sp_softmax_ce_fwd_f32(3, ((float *)(sparrow_stage + 16)), ((int32_t *)(sparrow_stage + 0)), ((float *)(sparrow_stage + 32)), core_id, num_cores);
 #else
   sp_softmax_ce_fwd_f32(3, t_fc1, t_label, t_loss, core_id, num_cores);
 #endif
@@ -175,7 +175,7 @@ static void k4_loss(int core_id, int num_cores) {
 /* step 12 (backward) 'grad/fc1': softmax_cross_entropy_grad -> arena offset 928, 16 B */
 static void k5_grad_fc1(int core_id, int num_cores) {
 #ifdef SPARROW_L1_STAGING
-  sp_softmax_ce_bwd_f32(3, ((float *)(sparrow_stage + 0)), ((int32_t *)(sparrow_stage + 32)), ((float *)(sparrow_stage + 16)), core_id, num_cores);
+  sp_softmax_ce_bwd_f32(3, ((float *)(sparrow_stage + 16)), ((int32_t *)(sparrow_stage + 0)), ((float *)(sparrow_stage + 32)), core_id, num_cores);
 #else
   sp_softmax_ce_bwd_f32(3, t_fc1, t_label, t_grad_fc1, core_id, num_cores);
 #endif
@@ -184,7 +184,7 @@ static void k5_grad_fc1(int core_id, int num_cores) {
 /* step 13 (backward) 'grad/fc1.weight': linear_weight_grad (gradient never stored: the update is applied inside the kernel) */
 static void k6_grad_fc1_weight(int core_id, int num_cores) {
 #ifdef SPARROW_L1_STAGING
-  sp_linear_bwd_weight_update_f32(36, 3, ((float *)(sparrow_stage + 880)), ((float *)(sparrow_stage + 864)), &(sp_update){SP_UPDATE_MOMENTUM, ((float *)(sparrow_stage + 0)), ((float *)(sparrow_stage + 432)), NULL, sparrow_ctx.lr, 0.0f, sparrow_ctx.grad_scale, 0x1.ccccccp-1f, 0.0f, 0.0f, 0.0f, sparrow_ctx.bias_correction1, sparrow_ctx.bias_correction2}, core_id, num_cores);
+  sp_linear_bwd_weight_update_f32(36, 3, ((float *)(sparrow_stage + 16)), ((float *)(sparrow_stage + 0)), &(sp_update){SP_UPDATE_MOMENTUM, ((float *)(sparrow_stage + 160)), ((float *)(sparrow_stage + 592)), NULL, sparrow_ctx.lr, 0.0f, sparrow_ctx.grad_scale, 0x1.ccccccp-1f, 0.0f, 0.0f, 0.0f, sparrow_ctx.bias_correction1, sparrow_ctx.bias_correction2}, core_id, num_cores);
 #else
   sp_linear_bwd_weight_update_f32(36, 3, t_flatten1, t_grad_fc1, &(sp_update){SP_UPDATE_MOMENTUM, t_fc1_weight, t_fc1_weight_velocity, NULL, sparrow_ctx.lr, 0.0f, sparrow_ctx.grad_scale, 0x1.ccccccp-1f, 0.0f, 0.0f, 0.0f, sparrow_ctx.bias_correction1, sparrow_ctx.bias_correction2}, core_id, num_cores);
 #endif
@@ -193,7 +193,7 @@ static void k6_grad_fc1_weight(int core_id, int num_cores) {
 /* step 14 (backward) 'grad/fc1.bias': bias_grad (gradient never stored: the update is applied inside the kernel) */
 static void k7_grad_fc1_bias(int core_id, int num_cores) {
 #ifdef SPARROW_L1_STAGING
-  sp_bias_grad_update_f32(1, 3, ((float *)(sparrow_stage + 32)), &(sp_update){SP_UPDATE_MOMENTUM, ((float *)(sparrow_stage + 0)), ((float *)(sparrow_stage + 16)), NULL, sparrow_ctx.lr, 0.0f, sparrow_ctx.grad_scale, 0x1.ccccccp-1f, 0.0f, 0.0f, 0.0f, sparrow_ctx.bias_correction1, sparrow_ctx.bias_correction2}, core_id, num_cores);
+  sp_bias_grad_update_f32(1, 3, ((float *)(sparrow_stage + 0)), &(sp_update){SP_UPDATE_MOMENTUM, ((float *)(sparrow_stage + 16)), ((float *)(sparrow_stage + 32)), NULL, sparrow_ctx.lr, 0.0f, sparrow_ctx.grad_scale, 0x1.ccccccp-1f, 0.0f, 0.0f, 0.0f, sparrow_ctx.bias_correction1, sparrow_ctx.bias_correction2}, core_id, num_cores);
 #else
   sp_bias_grad_update_f32(1, 3, t_grad_fc1, &(sp_update){SP_UPDATE_MOMENTUM, t_fc1_bias, t_fc1_bias_velocity, NULL, sparrow_ctx.lr, 0.0f, sparrow_ctx.grad_scale, 0x1.ccccccp-1f, 0.0f, 0.0f, 0.0f, sparrow_ctx.bias_correction1, sparrow_ctx.bias_correction2}, core_id, num_cores);
 #endif
@@ -242,15 +242,15 @@ float sparrow_train_step(const float *input, int32_t label) {
   t_label[0] = label;
   SPARROW_STEP_MARKER(3);
 #ifdef SPARROW_L1_STAGING
-  SPARROW_DMA(sparrow_stage + 0, sparrow_arena + 928, 576);
-  SPARROW_DMA(sparrow_stage + 576, sparrow_arena + 1504, 144);
-  SPARROW_DMA(sparrow_stage + 720, sparrow_flash + 0, 144);
-  SPARROW_DMA(sparrow_stage + 864, sparrow_flash + 144, 16);
+  SPARROW_DMA(sparrow_stage + 576, sparrow_flash + 144, 16);
+  SPARROW_DMA(sparrow_stage + 592, sparrow_flash + 0, 144);
+  SPARROW_DMA(sparrow_stage + 736, sparrow_arena + 1504, 144);
+  SPARROW_DMA(sparrow_stage + 880, sparrow_arena + 928, 576);
   SPARROW_DMA_WAIT();
 #endif
   sparrow_parallel(k0_conv1);
 #ifdef SPARROW_L1_STAGING
-  SPARROW_DMA(sparrow_arena + 928, sparrow_stage + 0, 576);
+  SPARROW_DMA(sparrow_arena + 928, sparrow_stage + 880, 576);
   SPARROW_DMA_WAIT();
 #endif
   SPARROW_STEP_MARKER(4);
@@ -276,66 +276,66 @@ float sparrow_train_step(const float *input, int32_t label) {
 #endif
   SPARROW_STEP_MARKER(9);
 #ifdef SPARROW_L1_STAGING
-  SPARROW_DMA(sparrow_stage + 0, sparrow_arena + 0, 432);
-  SPARROW_DMA(sparrow_stage + 432, sparrow_arena + 432, 12);
-  SPARROW_DMA(sparrow_stage + 448, sparrow_arena + 448, 12);
-  SPARROW_DMA(sparrow_stage + 464, sparrow_arena + 1504, 144);
+  SPARROW_DMA(sparrow_stage + 0, sparrow_arena + 432, 12);
+  SPARROW_DMA(sparrow_stage + 16, sparrow_arena + 1504, 144);
+  SPARROW_DMA(sparrow_stage + 160, sparrow_arena + 0, 432);
+  SPARROW_DMA(sparrow_stage + 592, sparrow_arena + 448, 12);
   SPARROW_DMA_WAIT();
 #endif
   sparrow_parallel(k3_fc1);
 #ifdef SPARROW_L1_STAGING
-  SPARROW_DMA(sparrow_arena + 448, sparrow_stage + 448, 12);
+  SPARROW_DMA(sparrow_arena + 448, sparrow_stage + 592, 12);
   SPARROW_DMA_WAIT();
 #endif
   SPARROW_STEP_MARKER(11);
 #ifdef SPARROW_L1_STAGING
-  SPARROW_DMA(sparrow_stage + 0, sparrow_arena + 448, 12);
-  SPARROW_DMA(sparrow_stage + 16, sparrow_arena + 464, 4);
-  SPARROW_DMA(sparrow_stage + 32, sparrow_arena + 1648, 4);
+  SPARROW_DMA(sparrow_stage + 0, sparrow_arena + 1648, 4);
+  SPARROW_DMA(sparrow_stage + 16, sparrow_arena + 448, 12);
+  SPARROW_DMA(sparrow_stage + 32, sparrow_arena + 464, 4);
   SPARROW_DMA_WAIT();
 #endif
   sparrow_parallel(k4_loss);
 #ifdef SPARROW_L1_STAGING
-  SPARROW_DMA(sparrow_arena + 464, sparrow_stage + 16, 4);
+  SPARROW_DMA(sparrow_arena + 464, sparrow_stage + 32, 4);
   SPARROW_DMA_WAIT();
 #endif
   SPARROW_STEP_MARKER(12);
 #ifdef SPARROW_L1_STAGING
-  SPARROW_DMA(sparrow_stage + 0, sparrow_arena + 448, 12);
-  SPARROW_DMA(sparrow_stage + 16, sparrow_arena + 928, 12);
-  SPARROW_DMA(sparrow_stage + 32, sparrow_arena + 1648, 4);
+  SPARROW_DMA(sparrow_stage + 0, sparrow_arena + 1648, 4);
+  SPARROW_DMA(sparrow_stage + 16, sparrow_arena + 448, 12);
+  SPARROW_DMA(sparrow_stage + 32, sparrow_arena + 928, 12);
   SPARROW_DMA_WAIT();
 #endif
   sparrow_parallel(k5_grad_fc1);
 #ifdef SPARROW_L1_STAGING
-  SPARROW_DMA(sparrow_arena + 928, sparrow_stage + 16, 12);
+  SPARROW_DMA(sparrow_arena + 928, sparrow_stage + 32, 12);
   SPARROW_DMA_WAIT();
 #endif
   SPARROW_STEP_MARKER(13);
 #ifdef SPARROW_L1_STAGING
-  SPARROW_DMA(sparrow_stage + 0, sparrow_arena + 0, 432);
-  SPARROW_DMA(sparrow_stage + 432, sparrow_arena + 480, 432);
-  SPARROW_DMA(sparrow_stage + 864, sparrow_arena + 928, 12);
-  SPARROW_DMA(sparrow_stage + 880, sparrow_arena + 1504, 144);
+  SPARROW_DMA(sparrow_stage + 0, sparrow_arena + 928, 12);
+  SPARROW_DMA(sparrow_stage + 16, sparrow_arena + 1504, 144);
+  SPARROW_DMA(sparrow_stage + 160, sparrow_arena + 0, 432);
+  SPARROW_DMA(sparrow_stage + 592, sparrow_arena + 480, 432);
   SPARROW_DMA_WAIT();
 #endif
   sparrow_parallel(k6_grad_fc1_weight);
 #ifdef SPARROW_L1_STAGING
-  SPARROW_DMA(sparrow_arena + 0, sparrow_stage + 0, 432);
-  SPARROW_DMA(sparrow_arena + 480, sparrow_stage + 432, 432);
+  SPARROW_DMA(sparrow_arena + 0, sparrow_stage + 160, 432);
+  SPARROW_DMA(sparrow_arena + 480, sparrow_stage + 592, 432);
   SPARROW_DMA_WAIT();
 #endif
   SPARROW_STEP_MARKER(14);
 #ifdef SPARROW_L1_STAGING
-  SPARROW_DMA(sparrow_stage + 0, sparrow_arena + 432, 12);
-  SPARROW_DMA(sparrow_stage + 16, sparrow_arena + 912, 12);
-  SPARROW_DMA(sparrow_stage + 32, sparrow_arena + 928, 12);
+  SPARROW_DMA(sparrow_stage + 0, sparrow_arena + 928, 12);
+  SPARROW_DMA(sparrow_stage + 16, sparrow_arena + 432, 12);
+  SPARROW_DMA(sparrow_stage + 32, sparrow_arena + 912, 12);
   SPARROW_DMA_WAIT();
 #endif
   sparrow_parallel(k7_grad_fc1_bias);
 #ifdef SPARROW_L1_STAGING
-  SPARROW_DMA(sparrow_arena + 432, sparrow_stage + 0, 12);
-  SPARROW_DMA(sparrow_arena + 912, sparrow_stage + 16, 12);
+  SPARROW_DMA(sparrow_arena + 432, sparrow_stage + 16, 12);
+  SPARROW_DMA(sparrow_arena + 912, sparrow_stage + 32, 12);
   SPARROW_DMA_WAIT();
 #endif
   return sparrow_read_scalar();
@@ -346,15 +346,15 @@ void sparrow_infer(const float *input, float *output) {
   sparrow_write_input(input);
   SPARROW_STEP_MARKER(3);
 #ifdef SPARROW_L1_STAGING
-  SPARROW_DMA(sparrow_stage + 0, sparrow_arena + 928, 576);
-  SPARROW_DMA(sparrow_stage + 576, sparrow_arena + 1504, 144);
-  SPARROW_DMA(sparrow_stage + 720, sparrow_flash + 0, 144);
-  SPARROW_DMA(sparrow_stage + 864, sparrow_flash + 144, 16);
+  SPARROW_DMA(sparrow_stage + 576, sparrow_flash + 144, 16);
+  SPARROW_DMA(sparrow_stage + 592, sparrow_flash + 0, 144);
+  SPARROW_DMA(sparrow_stage + 736, sparrow_arena + 1504, 144);
+  SPARROW_DMA(sparrow_stage + 880, sparrow_arena + 928, 576);
   SPARROW_DMA_WAIT();
 #endif
   sparrow_parallel(k0_conv1);
 #ifdef SPARROW_L1_STAGING
-  SPARROW_DMA(sparrow_arena + 928, sparrow_stage + 0, 576);
+  SPARROW_DMA(sparrow_arena + 928, sparrow_stage + 880, 576);
   SPARROW_DMA_WAIT();
 #endif
   SPARROW_STEP_MARKER(4);
@@ -380,15 +380,15 @@ void sparrow_infer(const float *input, float *output) {
 #endif
   SPARROW_STEP_MARKER(9);
 #ifdef SPARROW_L1_STAGING
-  SPARROW_DMA(sparrow_stage + 0, sparrow_arena + 0, 432);
-  SPARROW_DMA(sparrow_stage + 432, sparrow_arena + 432, 12);
-  SPARROW_DMA(sparrow_stage + 448, sparrow_arena + 448, 12);
-  SPARROW_DMA(sparrow_stage + 464, sparrow_arena + 1504, 144);
+  SPARROW_DMA(sparrow_stage + 0, sparrow_arena + 432, 12);
+  SPARROW_DMA(sparrow_stage + 16, sparrow_arena + 1504, 144);
+  SPARROW_DMA(sparrow_stage + 160, sparrow_arena + 0, 432);
+  SPARROW_DMA(sparrow_stage + 592, sparrow_arena + 448, 12);
   SPARROW_DMA_WAIT();
 #endif
   sparrow_parallel(k3_fc1);
 #ifdef SPARROW_L1_STAGING
-  SPARROW_DMA(sparrow_arena + 448, sparrow_stage + 448, 12);
+  SPARROW_DMA(sparrow_arena + 448, sparrow_stage + 592, 12);
   SPARROW_DMA_WAIT();
 #endif
   for (int i = 0; i < 3; i++) output[i] = t_fc1[i];
