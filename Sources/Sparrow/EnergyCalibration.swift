@@ -157,18 +157,8 @@ public enum EnergyCalibration {
         try p.c.write(to: dir.appendingPathComponent("main.c"), atomically: true, encoding: .utf8)
         try p.start.write(to: dir.appendingPathComponent("start.S"), atomically: true, encoding: .utf8)
         try p.link.write(to: dir.appendingPathComponent("link.ld"), atomically: true, encoding: .utf8)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: compiler)
-        process.currentDirectoryURL = dir
-        process.arguments = ["--target=riscv32-unknown-elf", "-march=\(t.march)", "-mabi=\(t.mabi)", "-mno-relax", "-O2", "-ffreestanding", "-nostdlib",
-                             "-fuse-ld=lld", "-Wl,-T,link.ld", "start.S", "main.c", "-o", "kernel.elf"]
-        let pipe = Pipe()
-        process.standardError = pipe
-        process.standardOutput = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw ExportError.build("the calibration kernel does not build for \(t.name):\n\(output)") }
+        _ = try runTool(compiler, ["--target=riscv32-unknown-elf", "-march=\(t.march)", "-mabi=\(t.mabi)", "-mno-relax", "-O2", "-ffreestanding",
+                                   "-nostdlib", "-fuse-ld=lld", "-Wl,-T,link.ld", "start.S", "main.c", "-o", "kernel.elf"], in: dir)
         let machine = Machine(target: t)
         try machine.load(try ELFImage([UInt8](try Data(contentsOf: dir.appendingPathComponent("kernel.elf")))))
         switch machine.run(limit: 100_000_000) {

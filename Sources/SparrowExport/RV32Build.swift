@@ -32,19 +32,26 @@ public func toolchainClang() -> String? {
 
 /// Runs `make` with `arguments` in `directory`; throws the build's own output on failure.
 public func runMake(_ arguments: [String], in directory: URL) throws(ExportError) -> String {
+    try runTool("make", arguments, in: directory)
+}
+
+/// Runs `tool` (a path, or a name looked up on PATH) with `arguments` in `directory` and
+/// returns its output; on failure throws the lines that report errors (or all of it).
+public func runTool(_ tool: String, _ arguments: [String], in directory: URL) throws(ExportError) -> String {
     let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    p.arguments = ["make"] + arguments
+    p.executableURL = URL(fileURLWithPath: tool.contains("/") ? tool : "/usr/bin/env")
+    p.arguments = (tool.contains("/") ? [] : [tool]) + arguments
     p.currentDirectoryURL = directory
     let pipe = Pipe()
     p.standardOutput = pipe
     p.standardError = pipe
-    do { try p.run() } catch { throw .build("cannot run make: \(error.localizedDescription)") }
+    do { try p.run() } catch { throw .build("cannot run \(tool): \(error.localizedDescription)") }
     let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     p.waitUntilExit()
     guard p.terminationStatus == 0 else {
         let lines = output.split(separator: "\n").filter { $0.contains("error") || $0.contains("overflowed") || $0.contains("will not fit") }
-        throw .build("make \(arguments.first ?? "") failed in \(directory.path):\n" + (lines.isEmpty ? output : lines.joined(separator: "\n")))
+        let name = URL(fileURLWithPath: tool).lastPathComponent
+        throw .build("\(name) \(arguments.first ?? "") failed in \(directory.path):\n" + (lines.isEmpty ? output : lines.joined(separator: "\n")))
     }
     return output
 }
