@@ -16,12 +16,16 @@
  * literal in every instantiation.
  *
  * Speed: plain scalar loops, correct first. The fp16 mode costs a software fma
- * per term on the host. On rv32 with Zfh, ordinary and grouped convs run the
- * register-blocked kernels of f16_conv_rv32.c instead (native fmadd.h / fmadd.s,
- * packed vfmac.h with Xfvec): the same elements and orders, so the same bits.
+ * per term on the host. On rv32 with Zfh, every conv (ordinary, grouped and
+ * depthwise) runs the register-blocked kernels of f16_conv_rv32.c instead
+ * (native fmadd.h / fmadd.s, packed vfmac.h with Xfvec): the same elements and
+ * orders, so the same bits.
  */
 #include "sp_f16.h"
 #include "sp_f16_rv32.h"
+
+/* The portable loops (every build but rv32 with Zfh, which runs f16_conv_rv32.c). */
+#if !SP_F16_NATIVE
 
 /* Output pixel p, channel oc: b[oc] + x * w over the in-bounds taps. */
 SP_BLOCK void f16_fwd_element(const sp_conv2d_shape *s, const sp_f16 *x, const sp_f16 *w,
@@ -54,15 +58,6 @@ SP_BLOCK void f16_fwd(const sp_conv2d_shape *s, const sp_f16 *x, const sp_f16 *w
   sp_core_range(s->out_h * s->out_w, 1, core_id, num_cores, &lo, &hi);
   for (int p = lo; p < hi; p++)
     for (int oc = 0; oc < s->out_c; oc++) f16_fwd_element(s, x, w, b, y, p, oc, dw, mode);
-}
-
-void sp_conv2d_fwd_f16(const sp_conv2d_shape *s, const sp_f16 *x, const sp_f16 *w, const sp_f16 *b,
-                       sp_f16 *y, sp_f16_acc mode, int core_id, int num_cores) {
-  if (s->groups <= 0) return;
-#if SP_F16_NATIVE
-  if (sp_f16_conv_fwd_native(s, x, w, b, y, mode, core_id, num_cores)) return;
-#endif
-  SP_F16_DISPATCH(mode, f16_fwd, s, x, w, b, y, core_id, num_cores);
 }
 
 /* Input pixel p, channel ic: +0, then dy * w over the covering output
@@ -98,15 +93,6 @@ SP_BLOCK void f16_bwd_input(const sp_conv2d_shape *s, const sp_f16 *dy, const sp
   sp_core_range(s->in_h * s->in_w, 1, core_id, num_cores, &lo, &hi);
   for (int p = lo; p < hi; p++)
     for (int ic = 0; ic < s->in_c; ic++) f16_bwd_input_element(s, dy, w, dx, p, ic, dw, mode);
-}
-
-void sp_conv2d_bwd_input_f16(const sp_conv2d_shape *s, const sp_f16 *dy, const sp_f16 *w,
-                             sp_f16 *dx, sp_f16_acc mode, int core_id, int num_cores) {
-  if (s->groups <= 0) return;
-#if SP_F16_NATIVE
-  if (sp_f16_conv_bwd_input_native(s, dy, w, dx, mode, core_id, num_cores)) return;
-#endif
-  SP_F16_DISPATCH(mode, f16_bwd_input, s, dy, w, dx, core_id, num_cores);
 }
 
 /* The gradient of the weight at tap (kh, kw) joining input channel ic to
@@ -156,12 +142,35 @@ SP_BLOCK void f16_bwd_weight(const sp_conv2d_shape *s, const sp_f16 *x, const sp
   }
 }
 
+#endif /* !SP_F16_NATIVE */
+
+void sp_conv2d_fwd_f16(const sp_conv2d_shape *s, const sp_f16 *x, const sp_f16 *w, const sp_f16 *b,
+                       sp_f16 *y, sp_f16_acc mode, int core_id, int num_cores) {
+  if (s->groups <= 0) return;
+#if SP_F16_NATIVE
+  sp_f16_conv_fwd_native(s, x, w, b, y, mode, core_id, num_cores);
+#else
+  SP_F16_DISPATCH(mode, f16_fwd, s, x, w, b, y, core_id, num_cores);
+#endif
+}
+
+void sp_conv2d_bwd_input_f16(const sp_conv2d_shape *s, const sp_f16 *dy, const sp_f16 *w,
+                             sp_f16 *dx, sp_f16_acc mode, int core_id, int num_cores) {
+  if (s->groups <= 0) return;
+#if SP_F16_NATIVE
+  sp_f16_conv_bwd_input_native(s, dy, w, dx, mode, core_id, num_cores);
+#else
+  SP_F16_DISPATCH(mode, f16_bwd_input, s, dy, w, dx, core_id, num_cores);
+#endif
+}
+
 void sp_conv2d_bwd_weight_f16(const sp_conv2d_shape *s, const sp_f16 *x, const sp_f16 *dy,
                               sp_f16 *dw, int accumulate, sp_f16_acc mode, int core_id,
                               int num_cores) {
   if (s->groups <= 0) return;
 #if SP_F16_NATIVE
-  if (sp_f16_conv_bwd_weight_native(s, x, dy, dw, accumulate, mode, core_id, num_cores)) return;
-#endif
+  sp_f16_conv_bwd_weight_native(s, x, dy, dw, accumulate, mode, core_id, num_cores);
+#else
   SP_F16_DISPATCH(mode, f16_bwd_weight, s, x, dy, dw, accumulate, core_id, num_cores);
+#endif
 }

@@ -1,6 +1,6 @@
 /*
- * f16_conv_rv32.c — the fp16 conv kernels of f16_conv.c (ordinary and grouped;
- * depthwise stays there) on rv32 with Zfh, in register blocks.
+ * f16_conv_rv32.c — the fp16 conv kernels of f16_conv.c (ordinary, grouped and
+ * depthwise) on rv32 with Zfh, in register blocks.
  *
  * The same elements, terms, orders and core splits as f16_conv.c (see the top
  * of that file), so the bits are the same on any core count; only the order in
@@ -17,6 +17,11 @@
  *  weight grad  a run of taps (neighbouring input channels) times output
  *               channels of a group: the output gradients, adjacent in memory,
  *               serve the taps (with Xfvec as packed words).
+ *  depthwise    pixels that apply the same taps in the same order, gathered
+ *               from the core's range, times neighbouring channels (forward,
+ *               input grad); one tap times the channels of a split item
+ *               (weight grad); with Xfvec a channel pair is one packed
+ *               register of every operand (see "depthwise" below).
  * How many pixels, taps and channels one block holds, and whether loads are
  * packed, is the call's kernel variant (sparrow_kernels_tuning.h; the tables
  * are at each entry point): the same sums either way, at different speeds.
@@ -48,6 +53,463 @@ static inline int f16_run_block(int run) { return run >= 4 ? 4 : run >= 2 ? 2 : 
     case 2: CALL(2); break;   \
     default: CALL(1); break;  \
   }
+
+/* -------------------------------------------------------------- depthwise
+ * Weights [k_h][k_w][c]: each element's terms come from its own channel, and
+ * the channels are contiguous in every operand, so a block is up to 4 pixels
+ * (forward, input grad) times neighbouring channels, or one tap times
+ * neighbouring channels (weight grad). The pixels of a block apply the same
+ * taps in the same order (a "class"), so the weight of a tap serves all of
+ * them. With Xfvec, in fp16 accumulation, a channel pair is the two lanes of
+ * one register, loaded as one word from each operand and updated by one
+ * vfmac.h (lane k: fmadd.h(a_k, b_k, acc_k), the scalar kernel's fma). The
+ * blocks are separate functions shared by every variant and by the forward
+ * and input-grad walks, which keeps their code small. */
+
+/* The terms of an element along one dimension (rows or columns): n taps, the
+ * first at kernel index `first` (the next ones at first + 1 in the forward,
+ * first - stride in the input grad), reading operand index a, a + 1, ...
+ * (x in the forward, dy in the input grad). n = 0: first = a = 0. */
+typedef struct {
+  int n, first, a;
+} dw_span;
+
+/* Forward, output index o: the in-bounds taps ascending (tap t reads input
+ * index o*st - pad + t). */
+static inline dw_span dw_span_fwd(int o, int st, int pad, int k, int in) {
+  dw_span d = {0, 0, 0};
+  int t0, t1, i0 = o * st - pad;
+  sp_valid_taps(i0, k, in, &t0, &t1);
+  if (t1 > t0) {
+    d.n = t1 - t0;
+    d.first = t0;
+    d.a = i0 + t0;
+  }
+  return d;
+}
+
+/* Input grad, input index i: the covering output positions ascending (the one
+ * at o applies tap i + pad - o*st). */
+static inline dw_span dw_span_bwd(int i, int st, int pad, int k, int out) {
+  dw_span d = {0, 0, 0};
+  int o0, o1;
+  sp_covering_outputs(i, pad, k, st, out, &o0, &o1);
+  if (o1 > o0) {
+    d.n = o1 - o0;
+    d.first = i + pad - o0 * st;
+    d.a = o0;
+  }
+  return d;
+}
+
+/* The span of row (col = 0) or column (col = 1) index i of the forward's
+ * output pixels (bwd = 0) or the input grad's input pixels (bwd = 1). */
+static dw_span dw_span_of(const sp_conv2d_shape *s, int bwd, int col, int i) {
+  if (col)
+    return bwd ? dw_span_bwd(i, s->stride_w, s->pad_left, s->k_w, s->out_w)
+               : dw_span_fwd(i, s->stride_w, s->pad_left, s->k_w, s->in_w);
+  return bwd ? dw_span_bwd(i, s->stride_h, s->pad_top, s->k_h, s->out_h)
+             : dw_span_fwd(i, s->stride_h, s->pad_top, s->k_h, s->in_h);
+}
+
+static inline int dw_same_class(dw_span a, dw_span b) { return a.n == b.n && a.first == b.first; }
+
+/* One block of the forward or input grad: pixels q < np (at most 4) of one
+ * class, channels c0 .. c0+nb-1. Element strides: a step to the next row /
+ * column term moves the operand by ra / ca and the weights by rw / cw. */
+typedef struct {
+  const sp_h16 *a, *w, *init; /* operand (x or dy), weights, start values (bias) or NULL (+0) */
+  sp_h16 *out;
+  size_t abase[4], obase[4];  /* pixel q's first operand element and output element (channel 0) */
+  ptrdiff_t w0, ra, ca, rw, cw;
+  int nr, nc, c0;
+} dw_job;
+
+/* init[c] (or +0), then for each row term, each column term (the class's
+ * order): acc += operand * weight; stored to out. */
+SP_BLOCK void dw_block(const dw_job *jb, int np, int nb, int packed, int mode) {
+  const sp_h16 *ap[4], *wr = jb->w + jb->w0 + jb->c0;
+  SP_UNROLL_BLOCK
+  for (int q = 0; q < np; q++) ap[q] = jb->a + jb->abase[q] + jb->c0;
+#if SP_F16_XFVEC
+  if (packed) {
+    float acc[4][SP_NB_MAX / 2];
+    SP_UNROLL_BLOCK
+    for (int j = 0; j < nb / 2; j++) {
+      float v = 0.0f; /* +0 in both lanes */
+      if (jb->init != NULL)
+        v = sp_pair(sp_h_to_bits(jb->init[jb->c0 + 2 * j]), sp_h_to_bits(jb->init[jb->c0 + 2 * j + 1]));
+      SP_UNROLL_BLOCK
+      for (int q = 0; q < np; q++) acc[q][j] = v;
+    }
+    for (int r = 0; r < jb->nr; r++) {
+      const sp_h16 *wt = wr, *at[4];
+      SP_UNROLL_BLOCK
+      for (int q = 0; q < np; q++) at[q] = ap[q];
+      for (int c = 0; c < jb->nc; c++) {
+        SP_UNROLL_BLOCK
+        for (int j = 0; j < nb / 2; j++) {
+          float wv = sp_pair_load(wt + 2 * j);
+          SP_UNROLL_BLOCK
+          for (int q = 0; q < np; q++) acc[q][j] = sp_vfmac(acc[q][j], sp_pair_load(at[q] + 2 * j), wv);
+        }
+        wt += jb->cw;
+        SP_UNROLL_BLOCK
+        for (int q = 0; q < np; q++) at[q] += jb->ca;
+      }
+      wr += jb->rw;
+      SP_UNROLL_BLOCK
+      for (int q = 0; q < np; q++) ap[q] += jb->ra;
+    }
+    SP_UNROLL_BLOCK
+    for (int q = 0; q < np; q++)
+      SP_UNROLL_BLOCK
+      for (int j = 0; j < nb / 2; j++) *(sp_f32a *)(jb->out + jb->obase[q] + jb->c0 + 2 * j) = acc[q][j];
+    return;
+  }
+#endif
+  (void)packed;
+  sp_nacc acc[4][SP_NB_MAX];
+  SP_UNROLL_BLOCK
+  for (int j = 0; j < nb; j++) {
+    _Float16 v = jb->init != NULL ? jb->init[jb->c0 + j] : (_Float16)0;
+    SP_UNROLL_BLOCK
+    for (int q = 0; q < np; q++) acc[q][j] = sp_nacc_start(mode, v);
+  }
+  for (int r = 0; r < jb->nr; r++) {
+    const sp_h16 *wt = wr, *at[4];
+    SP_UNROLL_BLOCK
+    for (int q = 0; q < np; q++) at[q] = ap[q];
+    for (int c = 0; c < jb->nc; c++) {
+      SP_UNROLL_BLOCK
+      for (int j = 0; j < nb; j++) {
+        _Float16 wv = wt[j];
+        SP_UNROLL_BLOCK
+        for (int q = 0; q < np; q++) sp_nacc_mac(mode, &acc[q][j], at[q][j], wv);
+      }
+      wt += jb->cw;
+      SP_UNROLL_BLOCK
+      for (int q = 0; q < np; q++) at[q] += jb->ca;
+    }
+    wr += jb->rw;
+    SP_UNROLL_BLOCK
+    for (int q = 0; q < np; q++) ap[q] += jb->ra;
+  }
+  SP_UNROLL_BLOCK
+  for (int q = 0; q < np; q++)
+    SP_UNROLL_BLOCK
+    for (int j = 0; j < nb; j++) jb->out[jb->obase[q] + jb->c0 + j] = sp_nacc_result(mode, acc[q][j]);
+}
+
+/* One block of the weight grad: tap (kh, kw) of channels c0 .. c0+nb-1, whose
+ * output positions inside x are nr rows x nc columns: +0, then x * dy over
+ * them, (oh, ow) ascending; stored (or added, accumulate) to dw[tap][c]. */
+typedef struct {
+  const sp_h16 *x, *dy;
+  sp_h16 *dw;
+  size_t xbase, dybase, dwbase; /* the first position's x and dy elements, dw[tap] (channel 0) */
+  ptrdiff_t xr, xc, dyr;        /* element steps: x per row and column, dy per row (per column: 1 pixel) */
+  int nr, nc, c, c0, accumulate;
+} dw_wjob;
+
+SP_BLOCK void dw_wblock(const dw_wjob *jb, int nb, int packed, int mode) {
+  const sp_h16 *xr = jb->x + jb->xbase + jb->c0, *dr = jb->dy + jb->dybase + jb->c0;
+  sp_h16 *dst = jb->dw + jb->dwbase + jb->c0;
+#if SP_F16_XFVEC
+  if (packed) {
+    float acc[SP_NB_MAX / 2];
+    SP_UNROLL_BLOCK
+    for (int j = 0; j < nb / 2; j++) acc[j] = 0.0f;
+    for (int r = 0; r < jb->nr; r++) {
+      const sp_h16 *xt = xr, *dt = dr;
+      for (int c = 0; c < jb->nc; c++) {
+        SP_UNROLL_BLOCK
+        for (int j = 0; j < nb / 2; j++) acc[j] = sp_vfmac(acc[j], sp_pair_load(xt + 2 * j), sp_pair_load(dt + 2 * j));
+        xt += jb->xc;
+        dt += jb->c;
+      }
+      xr += jb->xr;
+      dr += jb->dyr;
+    }
+    SP_UNROLL_BLOCK
+    for (int j = 0; j < nb / 2; j++) {
+      sp_nacc_store(sp_h_from_bits(sp_pair_lo(acc[j])), dst + 2 * j, jb->accumulate);
+      sp_nacc_store(sp_h_from_bits(sp_pair_hi(acc[j])), dst + 2 * j + 1, jb->accumulate);
+    }
+    return;
+  }
+#endif
+  (void)packed;
+  sp_nacc acc[SP_NB_MAX];
+  SP_UNROLL_BLOCK
+  for (int j = 0; j < nb; j++) acc[j] = sp_nacc_start(mode, (_Float16)0);
+  for (int r = 0; r < jb->nr; r++) {
+    const sp_h16 *xt = xr, *dt = dr;
+    for (int c = 0; c < jb->nc; c++) {
+      SP_UNROLL_BLOCK
+      for (int j = 0; j < nb; j++) sp_nacc_mac(mode, &acc[j], xt[j], dt[j]);
+      xt += jb->xc;
+      dt += jb->c;
+    }
+    xr += jb->xr;
+    dr += jb->dyr;
+  }
+  SP_UNROLL_BLOCK
+  for (int j = 0; j < nb; j++) sp_nacc_store(sp_nacc_result(mode, acc[j]), dst + j, jb->accumulate);
+}
+
+/* The block instances, one function each: packed (fp16 accumulation, Xfvec)
+ * np x nb in {4} x {8, 4, 2}, {2, 1} x {16, 8, 4, 2}; scalar, per mode, {4} x
+ * {4, 1}, {2} x {8, 4, 1}, {1} x {16, 8, 4, 1}; weight grad nb in {16, 8, 4,
+ * 2} packed, {16, 8, 4, 1} scalar. dw_width picks among them. */
+#define DW_FN(np, nb, pk, m)                                                                    \
+  static __attribute__((noinline)) void dw_block_##np##_##nb##_##pk##_##m(const dw_job *jb) {  \
+    dw_block(jb, np, nb, pk, m);                                                                \
+  }
+#define DW_WFN(nb, pk, m)                                                                       \
+  static __attribute__((noinline)) void dw_wblock_##nb##_##pk##_##m(const dw_wjob *jb) {       \
+    dw_wblock(jb, nb, pk, m);                                                                   \
+  }
+#define DW_SCALAR_FNS(m) \
+  DW_FN(4, 4, 0, m) DW_FN(4, 1, 0, m) DW_FN(2, 8, 0, m) DW_FN(2, 4, 0, m) DW_FN(2, 1, 0, m) \
+  DW_FN(1, 16, 0, m) DW_FN(1, 8, 0, m) DW_FN(1, 4, 0, m) DW_FN(1, 1, 0, m)                   \
+  DW_WFN(16, 0, m) DW_WFN(8, 0, m) DW_WFN(4, 0, m) DW_WFN(1, 0, m)
+DW_SCALAR_FNS(0)
+DW_SCALAR_FNS(1)
+#if SP_F16_XFVEC
+DW_FN(4, 8, 1, 0) DW_FN(4, 4, 1, 0) DW_FN(4, 2, 1, 0)
+DW_FN(2, 16, 1, 0) DW_FN(2, 8, 1, 0) DW_FN(2, 4, 1, 0) DW_FN(2, 2, 1, 0)
+DW_FN(1, 16, 1, 0) DW_FN(1, 8, 1, 0) DW_FN(1, 4, 1, 0) DW_FN(1, 2, 1, 0)
+DW_WFN(16, 1, 0) DW_WFN(8, 1, 0) DW_WFN(4, 1, 0) DW_WFN(2, 1, 0)
+#endif
+#undef DW_SCALAR_FNS
+#undef DW_WFN
+#undef DW_FN
+
+#if SP_F16_XFVEC
+#define DW_PACKED_CASES                                                      \
+  case 4 * 64 + 8 * 2 + 1: dw_block_4_8_1_0(jb); break;                     \
+  case 4 * 64 + 4 * 2 + 1: dw_block_4_4_1_0(jb); break;                     \
+  case 4 * 64 + 2 * 2 + 1: dw_block_4_2_1_0(jb); break;                     \
+  case 2 * 64 + 16 * 2 + 1: dw_block_2_16_1_0(jb); break;                   \
+  case 2 * 64 + 8 * 2 + 1: dw_block_2_8_1_0(jb); break;                     \
+  case 2 * 64 + 4 * 2 + 1: dw_block_2_4_1_0(jb); break;                     \
+  case 2 * 64 + 2 * 2 + 1: dw_block_2_2_1_0(jb); break;                     \
+  case 1 * 64 + 16 * 2 + 1: dw_block_1_16_1_0(jb); break;                   \
+  case 1 * 64 + 8 * 2 + 1: dw_block_1_8_1_0(jb); break;                     \
+  case 1 * 64 + 4 * 2 + 1: dw_block_1_4_1_0(jb); break;                     \
+  case 1 * 64 + 2 * 2 + 1: dw_block_1_2_1_0(jb); break;
+#define DW_WPACKED_CASES                        \
+  case 16 * 2 + 1: dw_wblock_16_1_0(jb); break; \
+  case 8 * 2 + 1: dw_wblock_8_1_0(jb); break;   \
+  case 4 * 2 + 1: dw_wblock_4_1_0(jb); break;   \
+  case 2 * 2 + 1: dw_wblock_2_1_0(jb); break;
+#else
+#define DW_PACKED_CASES
+#define DW_WPACKED_CASES
+#endif
+
+/* Runs block (np, nb, packed) of mode (an instance listed above). */
+static void dw_run(const dw_job *jb, int np, int nb, int packed, int mode) {
+#define DW_SCALAR_CASES(m)                                    \
+  case 4 * 64 + 4 * 2: dw_block_4_4_0_##m(jb); break;         \
+  case 4 * 64 + 1 * 2: dw_block_4_1_0_##m(jb); break;         \
+  case 2 * 64 + 8 * 2: dw_block_2_8_0_##m(jb); break;         \
+  case 2 * 64 + 4 * 2: dw_block_2_4_0_##m(jb); break;         \
+  case 2 * 64 + 1 * 2: dw_block_2_1_0_##m(jb); break;         \
+  case 1 * 64 + 16 * 2: dw_block_1_16_0_##m(jb); break;       \
+  case 1 * 64 + 8 * 2: dw_block_1_8_0_##m(jb); break;         \
+  case 1 * 64 + 4 * 2: dw_block_1_4_0_##m(jb); break;         \
+  default: dw_block_1_1_0_##m(jb); break;
+  int key = np * 64 + nb * 2 + packed;
+  if (mode == SP_F16_ACC_F32) {
+    switch (key) { DW_SCALAR_CASES(1) }
+  } else {
+    switch (key) { DW_PACKED_CASES DW_SCALAR_CASES(0) }
+  }
+#undef DW_SCALAR_CASES
+}
+
+/* Runs weight-grad block (nb, packed) of mode. */
+static void dw_wrun(const dw_wjob *jb, int nb, int packed, int mode) {
+#define DW_WSCALAR_CASES(m)                          \
+  case 16 * 2: dw_wblock_16_0_##m(jb); break;        \
+  case 8 * 2: dw_wblock_8_0_##m(jb); break;          \
+  case 4 * 2: dw_wblock_4_0_##m(jb); break;          \
+  default: dw_wblock_1_0_##m(jb); break;
+  int key = nb * 2 + packed;
+  if (mode == SP_F16_ACC_F32) {
+    switch (key) { DW_WSCALAR_CASES(1) }
+  } else {
+    switch (key) { DW_WPACKED_CASES DW_WSCALAR_CASES(0) }
+  }
+#undef DW_WSCALAR_CASES
+}
+#undef DW_PACKED_CASES
+#undef DW_WPACKED_CASES
+
+/* The widest instance for `left` channels of np pixels, at most cap: packed
+ * 16, 8, 4, 2 (left is even), scalar 16, 8, 4, 1; at most 16 accumulator
+ * registers (a packed one holds two channels). */
+static inline int dw_width(int left, int np, int cap, int packed) {
+  int m = sp_min(sp_min(cap, left), (packed ? 32 : 16) / np);
+  return m >= 16 ? 16 : m >= 8 ? 8 : m >= 4 ? 4 : packed ? 2 : 1;
+}
+
+/* Pixels q < n of *jb (one class): blocks of 4, 2 and 1 pixels, each over all
+ * channels in blocks of at most cap. */
+static void dw_pixels(dw_job *jb, int n, int channels, int cap, int packed, int mode) {
+  for (int q0 = 0; q0 < n;) {
+    int np = f16_run_block(n - q0);
+    for (int q = 0; q < np; q++) {
+      jb->abase[q] = jb->abase[q0 + q];
+      jb->obase[q] = jb->obase[q0 + q];
+    }
+    for (int c0 = 0; c0 < channels;) {
+      int nb = dw_width(channels - c0, np, cap, packed);
+      jb->c0 = c0;
+      dw_run(jb, np, nb, packed, mode);
+      c0 += nb;
+    }
+    q0 += np;
+  }
+}
+
+/* The forward (bwd = 0: output pixels, operand x) or input grad (bwd = 1:
+ * input pixels, operand dy) of the core's pixels, gathered by class up to
+ * maxpx (4, 2 or 1) at a time, channel blocks of at most cap. A class is a run
+ * of rows, and within it a run of columns, with the same spans; in the input
+ * grad, rows (columns) step by the stride, as neighbours of a strided conv
+ * alternate between classes. */
+static void dw_walk(const sp_conv2d_shape *s, dw_job *jb, int bwd, int core_id, int num_cores,
+                    int maxpx, int cap, int packed, int mode) {
+  int gh = bwd ? s->in_h : s->out_h, gw = bwd ? s->in_w : s->out_w, aw = bwd ? s->out_w : s->in_w;
+  int ch = s->in_c, lo, hi;
+  int pr = bwd ? s->stride_h : 1, pc = bwd ? s->stride_w : 1;
+  sp_core_range(gh * gw, 1, core_id, num_cores, &lo, &hi);
+  if (lo >= hi) return;
+  jb->ra = (ptrdiff_t)aw * ch;
+  jb->ca = ch;
+  jb->rw = (ptrdiff_t)(bwd ? -s->stride_h : 1) * s->k_w * ch;
+  jb->cw = (ptrdiff_t)(bwd ? -s->stride_w : 1) * ch;
+  int rlo = lo / gw, rhi = (hi - 1) / gw + 1;
+  for (int fr = 0; fr < pr; fr++) {
+    for (int r0 = rlo + fr, r1; r0 < rhi; r0 = r1) {
+      dw_span rs = dw_span_of(s, bwd, 0, r0);
+      for (r1 = r0 + pr; r1 < rhi && dw_same_class(dw_span_of(s, bwd, 0, r1), rs); r1 += pr) {
+      }
+      for (int fc = 0; fc < pc; fc++) {
+        for (int c0 = fc, c1; c0 < gw; c0 = c1) {
+          dw_span cs = dw_span_of(s, bwd, 1, c0);
+          for (c1 = c0 + pc; c1 < gw && dw_same_class(dw_span_of(s, bwd, 1, c1), cs); c1 += pc) {
+          }
+          jb->nr = rs.n;
+          jb->nc = cs.n;
+          jb->w0 = ((ptrdiff_t)rs.first * s->k_w + cs.first) * ch;
+          int n = 0;
+          for (int r = r0; r < r1; r += pr) {
+            int ar = dw_span_of(s, bwd, 0, r).a;
+            for (int c = c0; c < c1; c += pc) {
+              int p = r * gw + c;
+              if (p < lo || p >= hi) continue;
+              jb->abase[n] = ((size_t)ar * aw + (size_t)dw_span_of(s, bwd, 1, c).a) * ch;
+              jb->obase[n] = (size_t)p * ch;
+              if (++n == maxpx) {
+                dw_pixels(jb, n, ch, cap, packed, mode);
+                n = 0;
+              }
+            }
+          }
+          if (n > 0) dw_pixels(jb, n, ch, cap, packed, mode);
+        }
+      }
+    }
+  }
+}
+
+/* A variant's limits (sparrow_kernels_tuning.h) for the depthwise forward and
+ * input grad: at most px pixels side by side, at most nb channels per block. */
+#define DW_CFG(px, nb) ((px) | (nb) << 4)
+
+/* The depthwise variants: 0 pixel pairs x 16 channels (the fastest on
+ * DS-CNN's 25 x 5 x 64 layers on vega-like), 1 up to 4 pixels x 8 channels
+ * (fewer weight loads where classes hold 4 pixels: wide images), 2 single
+ * pixels x 16 channels (no gathering), 3 as 0. Scalar blocks hold at most 16
+ * accumulators: 4 pixels x 4 channels, 2 x 8, 1 x 16. The weight grad has one
+ * shape in every variant: a tap x 16 channels, the work item of the split. */
+static int dw_cfg(void) {
+  static const unsigned short cfg[SP_KERNEL_VARIANTS] = {DW_CFG(2, 16), DW_CFG(4, 8), DW_CFG(1, 16),
+                                                        DW_CFG(2, 16)};
+  return cfg[sp_variant()];
+}
+
+/* Whether channel pairs can be packed: fp16 accumulation with Xfvec, an even
+ * channel count and word-aligned operands (every pair then starts on a word). */
+static int dw_packed(int mode, int channels, const void *a, const void *b, const void *c) {
+  return SP_F16_XFVEC && mode == SP_F16_ACC_F16 && channels % 2 == 0 &&
+         (((uintptr_t)a | (uintptr_t)b | (uintptr_t)c) & 3u) == 0;
+}
+
+static void dw_fwd_native(const sp_conv2d_shape *s, const sp_f16 *x, const sp_f16 *w,
+                          const sp_f16 *b, sp_f16 *y, int core_id, int num_cores, int mode) {
+  dw_job jb;
+  int cfg = dw_cfg();
+  jb.a = (const sp_h16 *)x;
+  jb.w = (const sp_h16 *)w;
+  jb.init = (const sp_h16 *)b;
+  jb.out = (sp_h16 *)y;
+  dw_walk(s, &jb, 0, core_id, num_cores, cfg & 15, cfg >> 4, dw_packed(mode, s->in_c, x, w, y), mode);
+}
+
+static void dw_bwd_input_native(const sp_conv2d_shape *s, const sp_f16 *dy, const sp_f16 *w,
+                                sp_f16 *dx, int core_id, int num_cores, int mode) {
+  dw_job jb;
+  int cfg = dw_cfg();
+  jb.a = (const sp_h16 *)dy;
+  jb.w = (const sp_h16 *)w;
+  jb.init = NULL;
+  jb.out = (sp_h16 *)dx;
+  dw_walk(s, &jb, 1, core_id, num_cores, cfg & 15, cfg >> 4, dw_packed(mode, s->in_c, dy, w, dx), mode);
+}
+
+/* The weight grad over the split's items (tap, block of SP_VB channels), as
+ * f16_conv.c. */
+static void dw_bwd_weight_native(const sp_conv2d_shape *s, const sp_f16 *x, const sp_f16 *dy,
+                                 sp_f16 *dw, int accumulate, int core_id, int num_cores, int mode) {
+  int ch = s->in_c, blocks = (ch + SP_VB - 1) / SP_VB, lo, hi;
+  int packed = dw_packed(mode, ch, x, dy, x);
+  dw_wjob jb;
+  jb.x = (const sp_h16 *)x;
+  jb.dy = (const sp_h16 *)dy;
+  jb.dw = (sp_h16 *)dw;
+  jb.xr = (ptrdiff_t)s->stride_h * s->in_w * ch;
+  jb.xc = (ptrdiff_t)s->stride_w * ch;
+  jb.dyr = (ptrdiff_t)s->out_w * ch;
+  jb.c = ch;
+  jb.accumulate = accumulate;
+  sp_core_range(s->k_h * s->k_w * blocks, 1, core_id, num_cores, &lo, &hi);
+  for (int item = lo; item < hi; item++) {
+    int tap = item / blocks, c0 = (item % blocks) * SP_VB, c1 = sp_min(ch, c0 + SP_VB);
+    int kh = tap / s->k_w, kw = tap % s->k_w, oh0, oh1, ow0, ow1;
+    sp_outputs_of_tap(kh, s->pad_top, s->stride_h, s->in_h, s->out_h, &oh0, &oh1);
+    sp_outputs_of_tap(kw, s->pad_left, s->stride_w, s->in_w, s->out_w, &ow0, &ow1);
+    jb.nr = oh1 - oh0;
+    jb.nc = ow1 - ow0;
+    jb.xbase = jb.dybase = 0;
+    if (jb.nr > 0 && jb.nc > 0) {
+      jb.xbase = ((size_t)(oh0 * s->stride_h - s->pad_top + kh) * s->in_w +
+                  (size_t)(ow0 * s->stride_w - s->pad_left + kw)) * ch;
+      jb.dybase = ((size_t)oh0 * s->out_w + ow0) * ch;
+    }
+    jb.dwbase = (size_t)tap * ch;
+    for (int c = c0; c < c1;) {
+      int nb = dw_width(c1 - c, 1, SP_VB, packed);
+      jb.c0 = c;
+      dw_wrun(&jb, nb, packed, mode);
+      c += nb;
+    }
+  }
+}
 
 /* ---------------------------------------------------------------- forward */
 
@@ -206,12 +668,14 @@ SP_BLOCK void f16_fwd_native(const sp_conv2d_shape *s, const sp_h16 *x, const sp
   SP_CALL_VARIANT(f16_fwd_native, F16_CFG(4, 16, 1), F16_CFG(2, 16, 1), F16_CFG(1, 16, 1),   \
                   F16_CFG(2, 8, 1), __VA_ARGS__)
 
-int sp_f16_conv_fwd_native(const sp_conv2d_shape *s, const sp_f16 *x, const sp_f16 *w,
-                           const sp_f16 *b, sp_f16 *y, int mode, int core_id, int num_cores) {
-  if (sp_conv_is_depthwise(s)) return 0;
+void sp_f16_conv_fwd_native(const sp_conv2d_shape *s, const sp_f16 *x, const sp_f16 *w,
+                            const sp_f16 *b, sp_f16 *y, int mode, int core_id, int num_cores) {
+  if (sp_conv_is_depthwise(s)) {
+    SP_F16_DISPATCH(mode, dw_fwd_native, s, x, w, b, y, core_id, num_cores);
+    return;
+  }
   SP_F16_DISPATCH(mode, F16_FWD_VARIANT, s, (const sp_h16 *)x, (const sp_h16 *)w,
                   (const sp_h16 *)b, (sp_h16 *)y, core_id, num_cores);
-  return 1;
 }
 
 /* ------------------------------------------------------------- input grad */
@@ -378,12 +842,14 @@ SP_BLOCK void f16_bwd_input_native(const sp_conv2d_shape *s, const sp_h16 *dy, c
   SP_CALL_VARIANT(f16_bwd_input_native, F16_CFG(2, 16, 1), F16_CFG(1, 16, 1),                 \
                   F16_CFG(2, 8, 1), F16_CFG(1, 16, 0), __VA_ARGS__)
 
-int sp_f16_conv_bwd_input_native(const sp_conv2d_shape *s, const sp_f16 *dy, const sp_f16 *w,
-                                 sp_f16 *dx, int mode, int core_id, int num_cores) {
-  if (sp_conv_is_depthwise(s)) return 0;
+void sp_f16_conv_bwd_input_native(const sp_conv2d_shape *s, const sp_f16 *dy, const sp_f16 *w,
+                                  sp_f16 *dx, int mode, int core_id, int num_cores) {
+  if (sp_conv_is_depthwise(s)) {
+    SP_F16_DISPATCH(mode, dw_bwd_input_native, s, dy, w, dx, core_id, num_cores);
+    return;
+  }
   SP_F16_DISPATCH(mode, F16_BWD_INPUT_VARIANT, s, (const sp_h16 *)dy, (const sp_h16 *)w,
                   (sp_h16 *)dx, core_id, num_cores);
-  return 1;
 }
 
 /* ------------------------------------------------------------ weight grad */
@@ -521,13 +987,15 @@ SP_BLOCK void f16_bwd_weight_native(const sp_conv2d_shape *s, const sp_h16 *x, c
   SP_CALL_VARIANT(f16_bwd_weight_native, F16_CFG(4, 16, 1), F16_CFG(2, 16, 1),                \
                   F16_CFG(1, 16, 1), F16_CFG(2, 8, 1), __VA_ARGS__)
 
-int sp_f16_conv_bwd_weight_native(const sp_conv2d_shape *s, const sp_f16 *x, const sp_f16 *dy,
-                                  sp_f16 *dw, int accumulate, int mode, int core_id,
-                                  int num_cores) {
-  if (sp_conv_is_depthwise(s)) return 0;
+void sp_f16_conv_bwd_weight_native(const sp_conv2d_shape *s, const sp_f16 *x, const sp_f16 *dy,
+                                   sp_f16 *dw, int accumulate, int mode, int core_id,
+                                   int num_cores) {
+  if (sp_conv_is_depthwise(s)) {
+    SP_F16_DISPATCH(mode, dw_bwd_weight_native, s, x, dy, dw, accumulate, core_id, num_cores);
+    return;
+  }
   SP_F16_DISPATCH(mode, F16_BWD_WEIGHT_VARIANT, s, (const sp_h16 *)x, (const sp_h16 *)dy,
                   (sp_h16 *)dw, accumulate, core_id, num_cores);
-  return 1;
 }
 
 #endif /* SP_F16_NATIVE */

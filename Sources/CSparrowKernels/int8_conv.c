@@ -4,11 +4,13 @@
  *
  * Accumulators are uint32_t: the sum of int32 terms modulo 2^32 is what the
  * header defines, it has no undefined overflow, and it does not depend on the
- * order of the terms, so the blocking below is free to change.
+ * order of the terms, so the blocking below is free to change. On rv32 with
+ * xcvsimd, ordinary and grouped convs run the packed dot products of
+ * int8_conv_rv32.c (same terms mod 2^32, same requantization, same bits).
  */
-#include "sp_internal.h"
-#include "sparrow_kernels_int8.h"
+#include "sp_int8_simd.h"
 
+#if !SP_INT8_SIMD
 /* sum over i of (x[i] - zx) * w[i], mod 2^32. Each term fits in int32
  * (|x - zx| <= 255, |w| <= 128). */
 static inline uint32_t dot_i8(const int8_t *x, const int8_t *w, int n, int32_t zx) {
@@ -16,6 +18,8 @@ static inline uint32_t dot_i8(const int8_t *x, const int8_t *w, int n, int32_t z
   for (int i = 0; i < n; i++) acc += (uint32_t)(((int32_t)x[i] - zx) * (int32_t)w[i]);
   return acc;
 }
+
+#endif /* !SP_INT8_SIMD */
 
 /* The output clamp [act_min, act_max] within int8 (as sp_requantize_clamped). */
 static void act_range(const sp_requant_int8 *rq, int32_t *lo, int32_t *hi) {
@@ -57,6 +61,7 @@ static void dw_fwd(const sp_conv2d_shape *s, const int8_t *x, const int8_t *w, c
   }
 }
 
+#if !SP_INT8_SIMD
 /* Ordinary / grouped: weights [out_c][k_h][k_w][in_c/groups]. With one group a
  * row of in-bounds taps is contiguous in x and in w, so it is one dot product. */
 static void conv_fwd(const sp_conv2d_shape *s, const int8_t *x, const int8_t *w, const int32_t *b,
@@ -93,6 +98,8 @@ static void conv_fwd(const sp_conv2d_shape *s, const int8_t *x, const int8_t *w,
   }
 }
 
+#endif /* !SP_INT8_SIMD */
+
 void sp_conv2d_fwd_int8(const sp_conv2d_shape *s, const int8_t *x, const int8_t *w,
                         const int32_t *b, const sp_requant_int8 *rq, int8_t *y, int core_id,
                         int num_cores) {
@@ -106,5 +113,9 @@ void sp_conv2d_fwd_int8(const sp_conv2d_shape *s, const int8_t *x, const int8_t 
   if (sp_conv_is_depthwise(s))
     dw_fwd(s, x, w, b, rq, y, lo, hi);
   else
+#if SP_INT8_SIMD
+    sp_conv2d_fwd_int8_simd(s, x, w, b, rq, y, lo, hi);
+#else
     conv_fwd(s, x, w, b, rq, y, lo, hi);
+#endif
 }

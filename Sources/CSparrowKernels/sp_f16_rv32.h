@@ -97,6 +97,12 @@ SP_BLOCK float sp_pair(sp_f16 lo, sp_f16 hi) { return sp_u2f((uint32_t)lo | (uin
 SP_BLOCK sp_f16 sp_pair_lo(float v) { return (sp_f16)(sp_f2u(v) & 0xffffu); }
 SP_BLOCK sp_f16 sp_pair_hi(float v) { return (sp_f16)(sp_f2u(v) >> 16); }
 
+/* vfmac.h: each lane acc_k = fmadd.h(a_k, b_k, acc_k). */
+SP_BLOCK float sp_vfmac(float acc, float a, float b) {
+  __asm__(".insn r 0x33, 2, 0x48, %0, %1, %2" : "+f"(acc) : "f"(a), "f"(b));
+  return acc;
+}
+
 /* vfmac.r.h: each lane acc_k = fmadd.h(a_k, b, acc_k), b the scalar operand. */
 SP_BLOCK float sp_vfmac_r(float acc, float a, _Float16 b) {
   __asm__(".insn r 0x33, 6, 0x48, %0, %1, %2" : "+f"(acc) : "f"(a), "f"(b));
@@ -105,16 +111,15 @@ SP_BLOCK float sp_vfmac_r(float acc, float a, _Float16 b) {
 #endif /* SP_F16_XFVEC */
 
 /* The native kernels (f16_conv_rv32.c): each computes what the f16_conv.c
- * entry point of the same name computes, bit for bit, and returns 1, or
- * returns 0 without doing anything for shapes it leaves to the portable code
- * (depthwise). */
-int sp_f16_conv_fwd_native(const sp_conv2d_shape *s, const sp_f16 *x, const sp_f16 *w,
-                           const sp_f16 *b, sp_f16 *y, int mode, int core_id, int num_cores);
-int sp_f16_conv_bwd_input_native(const sp_conv2d_shape *s, const sp_f16 *dy, const sp_f16 *w,
-                                 sp_f16 *dx, int mode, int core_id, int num_cores);
-int sp_f16_conv_bwd_weight_native(const sp_conv2d_shape *s, const sp_f16 *x, const sp_f16 *dy,
-                                  sp_f16 *dw, int accumulate, int mode, int core_id,
-                                  int num_cores);
+ * entry point of the same name computes on the host, bit for bit, for every
+ * shape (ordinary, grouped and depthwise). */
+void sp_f16_conv_fwd_native(const sp_conv2d_shape *s, const sp_f16 *x, const sp_f16 *w,
+                            const sp_f16 *b, sp_f16 *y, int mode, int core_id, int num_cores);
+void sp_f16_conv_bwd_input_native(const sp_conv2d_shape *s, const sp_f16 *dy, const sp_f16 *w,
+                                  sp_f16 *dx, int mode, int core_id, int num_cores);
+void sp_f16_conv_bwd_weight_native(const sp_conv2d_shape *s, const sp_f16 *x, const sp_f16 *dy,
+                                   sp_f16 *dw, int accumulate, int mode, int core_id,
+                                   int num_cores);
 
 #endif /* SP_F16_NATIVE */
 

@@ -30,6 +30,8 @@ public struct L1Staging: Hashable, Sendable {
         /// call uses the arena's).
         public var scratch: Int?
         public var bytes: Int
+        /// The call runs band by band (double-buffered) on these halves.
+        public var bands: Bands?
     }
 
     /// Staged calls by their index in the executor's invocations.
@@ -71,7 +73,10 @@ extension L1Staging {
     /// writes (outputs are mostly written once, inputs read many times), smallest
     /// first within each; what does not fit stays where it is. Each copy starts on a
     /// 16-byte boundary.
-    public static func plan(_ plan: TrainingPlan, invocations: [KernelInvocation], budget: Int) -> L1Staging {
+    /// A call that can run in row bands (`KernelInvocation.rows`) and does not fit
+    /// whole runs in bands (`Bands`) instead, its other data staged as above.
+    /// `constants` are the executor's constant tables (the calls' shapes).
+    public static func plan(_ plan: TrainingPlan, invocations: [KernelInvocation], constants: [ConstantPool.Entry], budget: Int) -> L1Staging {
         let m = plan.memory
         var calls: [Int: Call] = [:]
         var tensors: [NodeID: Set<NodeID>] = [:]
@@ -103,6 +108,13 @@ extension L1Staging {
                     merged.append(r)
                 }
             }
+            if let rows = call.rows, merged.reduce(0, { $0 + aligned($1.bytes) }) + (scratch ? aligned(m.scratchSize) : 0) > budget,
+               case .constant(let c)? = call.arguments.first, let shape = Optional(constants[c].initializer.compactMap { Int($0) }),
+               let banded = bandedCall(rows, shape: shape, merged: merged, scratch: scratch ? m.scratchSize : 0, plan: plan, budget: budget) {
+                calls[k] = banded
+                tensors[call.node, default: []].formUnion(merged.flatMap(\.ids))
+                continue
+            }
             var at = 0
             var scratchOffset: Int?
             if scratch && m.scratchSize > 0 && aligned(m.scratchSize) <= budget {
@@ -121,5 +133,29 @@ extension L1Staging {
         var staging = L1Staging(calls: calls, bytes: calls.values.map(\.bytes).max() ?? 0)
         staging.tensors = tensors
         return staging
+    }
+}
+
+extension L1Staging {
+    /// Call `rows` as bands: its ranges other than the banded input and output (and the
+    /// scratch, if it fits) staged once, then two halves; nil if that cannot fit.
+    static func bandedCall(_ rows: RowBands, shape: [Int], merged: [(flash: Bool, offset: Int, bytes: Int, written: Bool, ids: [NodeID])],
+                           scratch: Int, plan: TrainingPlan, budget: Int) -> Call? {
+        func aligned(_ n: Int) -> Int { (n + 15) / 16 * 16 }
+        let own = merged.filter { $0.ids.contains(rows.input) || $0.ids.contains(rows.output) }
+        // The banded tensors must be copies of their own (not views sharing bytes with others).
+        guard own.count == 2, own.allSatisfy({ $0.ids.count == 1 }) else { return nil }
+        var at = 0, copies: [Copy] = []
+        var scratchOffset: Int?
+        if scratch > 0 && aligned(scratch) <= budget / 2 {
+            scratchOffset = 0
+            at = aligned(scratch)
+        }
+        for r in merged where !r.ids.contains(rows.input) && !r.ids.contains(rows.output) {
+            copies.append(Copy(fromFlash: r.flash, offset: r.offset, bytes: r.bytes, l1Offset: at, writeBack: r.written && !r.flash))
+            at += aligned(r.bytes)
+        }
+        guard at < budget, let bands = bands(rows, shape: shape, plan: plan, shared: at, budget: budget) else { return nil }
+        return Call(copies: copies, scratch: scratchOffset, bytes: bands.halves[1] + (bands.halves[1] - bands.halves[0]), bands: bands)
     }
 }

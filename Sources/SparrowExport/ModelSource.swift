@@ -39,7 +39,8 @@ struct ModelSource {
             executor = try Executor(plan: plan, weights: plan.training.parameterValues(from: model.weights), cores: options.cores)
         } catch { throw .unsupported("the plan cannot run: \(error.description)") }
         if let target = options.target, options.l1Staging {
-            staging = L1Staging.plan(plan, invocations: executor.invocations, budget: L1Staging.budget(target))
+            staging = L1Staging.plan(plan, invocations: executor.invocations, constants: executor.constantTables,
+                                     budget: L1Staging.budget(target))
         } else {
             staging = .none
         }
@@ -192,7 +193,7 @@ struct ModelSource {
 
     private func constantTables() -> String {
         var lines = ["/* constant tables: shapes, channel lists, scales, requantization (rv32 builds keep them in L1,",
-                     " * read in a cycle, by defining SPARROW_TABLE empty: initialized data is copied there at start-up) */",
+                     " * read in a cycle, by defining SPARROW_TABLE without const: initialized data is copied there at start-up) */",
                      "#ifndef SPARROW_TABLE", "#define SPARROW_TABLE const", "#endif"]
         for e in executor.constantTables {
             if e.isArray {

@@ -7,17 +7,26 @@ extension ModelSource {
     func arguments(_ call: KernelInvocation, staged stagedCall: Int? = nil) throws(ExportError) -> String {
         let l1 = stagedCall.flatMap { staging.calls[$0] }
         func tensor(_ id: NodeID) -> String {
+            if let b = l1?.bands, id == b.input || id == b.output {
+                return "((\(cType(memory.dtypes[id])) *)sparrow_band.\(id == b.input ? "in" : "out"))"
+            }
             guard let k = stagedCall, let at = staging.l1Offset(of: id, call: k, plan: plan) else { return names[id] }
             return "((\(cType(memory.dtypes[id])) *)(sparrow_stage + \(at)))"
         }
         var args: [String] = []
-        for a in call.arguments {
+        for (position, a) in call.arguments.enumerated() {
+            if position == 0, l1?.bands != nil {  // a banded call's shape: the band's
+                args.append("sparrow_band.shape")
+                continue
+            }
             switch a {
             case .int(let v): args.append(cInt(v))
             case .float(let f): args.append(cFloat(f))
             case .tensor(let id): args.append(tensor(id))
             case .scratch(let type):
-                args.append(l1?.scratch.map { "((\(type) *)(sparrow_stage + \($0)))" } ?? "((\(type) *)sparrow_scratch)")
+                // A banded call's scratch is in L1 or absent (the kernels that take scratch accept NULL: same bits).
+                let fallback = l1?.bands != nil ? "NULL" : "((\(type) *)sparrow_scratch)"
+                args.append(l1?.scratch.map { "((\(type) *)(sparrow_stage + \($0)))" } ?? fallback)
             case .constant(let k):
                 let e = executor.constantTables[k]
                 args.append(e.isArray ? e.name : "&" + e.name)
@@ -35,6 +44,51 @@ extension ModelSource {
             }
         }
         return args.joined(separator: ", ")
+    }
+
+    /// The C name prefix of banded call `k`'s tables.
+    func bandName(_ k: Int) -> String { "sparrow_bands_k\(k)" }
+
+    /// Banded call `k`'s per-band shapes and copies (rv32 builds).
+    func bandTables(_ k: Int, _ b: L1Staging.Bands) -> String {
+        let shapes = b.shapes.map { "{" + $0.map(String.init).joined(separator: ", ") + "}" }.joined(separator: ", ")
+        let copies = zip(b.inputs, b.outputs).map { "{\($0.lowerBound), \($0.count), \($1.lowerBound), \($1.count)}" }.joined(separator: ", ")
+        return "#ifdef SPARROW_L1_STAGING  /* call \(k) runs in \(b.shapes.count) bands of rows */\n"
+            + "static SPARROW_TABLE sp_conv2d_shape \(bandName(k))_shapes[\(b.shapes.count)] = {\(shapes)};\n"
+            + "static const sparrow_band_copy \(bandName(k))_copies[\(b.shapes.count)] = {\(copies)};\n#endif\n\n"
+    }
+
+    /// The double-buffered band loop of the rv32 build (emitted once if a call is banded).
+    var bandRunner: String {
+        """
+        #ifdef SPARROW_L1_STAGING
+        /* Calls too large for L1 run in bands of rows (each band's elements computed as by
+         * the whole call). Band k computes out of one half of the L1 buffer while the DMA
+         * writes band k-1's output rows back from the other half and then fetches band
+         * k+1's input rows into it (the DMA completes transfers in the order they were
+         * programmed). */
+        typedef struct { uint32_t in_offset, in_bytes, out_offset, out_bytes; } sparrow_band_copy;
+        static struct { const sp_conv2d_shape *shape; uint8_t *in, *out; } sparrow_band;
+
+        static void sparrow_run_bands(void (*body)(int, int), const sp_conv2d_shape *shapes, const sparrow_band_copy *copies, int n,
+                                      uint32_t half0, uint32_t half1, uint32_t out_at) {
+          uint8_t *half[2] = {sparrow_stage + half0, sparrow_stage + half1};
+          SPARROW_DMA(half[0], sparrow_arena + copies[0].in_offset, copies[0].in_bytes);
+          for (int k = 0; k < n; k++) {
+            SPARROW_DMA_WAIT();
+            if (k > 0) SPARROW_DMA(sparrow_arena + copies[k - 1].out_offset, half[(k - 1) & 1] + out_at, copies[k - 1].out_bytes);
+            if (k + 1 < n) SPARROW_DMA(half[(k + 1) & 1], sparrow_arena + copies[k + 1].in_offset, copies[k + 1].in_bytes);
+            sparrow_band.shape = &shapes[k];
+            sparrow_band.in = half[k & 1];
+            sparrow_band.out = half[k & 1] + out_at;
+            sparrow_parallel(body);
+          }
+          SPARROW_DMA(sparrow_arena + copies[n - 1].out_offset, half[(n - 1) & 1] + out_at, copies[n - 1].out_bytes);
+          SPARROW_DMA_WAIT();
+        }
+        #endif
+
+        """
     }
 
     /// The DMA copies around staged call `k` (rv32 builds): in before it, back after it.
@@ -61,7 +115,9 @@ extension ModelSource {
         var out = "/* ------------------------------------------------ kernel calls, in schedule order */\n\n"
         out += "typedef struct {\n  float lr, grad_scale, loss_scale, bias_correction1, bias_correction2;\n  int accumulate;\n} sparrow_context;\n"
         out += "static sparrow_context sparrow_ctx;\n\n"
+        if staging.calls.values.contains(where: { $0.bands != nil }) { out += bandRunner }
         for (k, call) in executor.invocations.enumerated() {
+            if let b = staging.calls[k]?.bands { out += bandTables(k, b) }
             let node = graph[call.node]
             let phase = plan.training.phase(of: call.node).rawValue
             out += "/* step \(call.node) (\(phase)) '\(commentSafe(node.name))': \(node.op.name)"
@@ -93,7 +149,12 @@ extension ModelSource {
             if let v = options.kernelVariant ?? plan.tuning.map({ $0.variants[call.node] ?? 0 }) {
                 marker += "  sp_kernel_variant_set(\(v));\n"
             }
-            let body = stagingCopies(k, back: false) + "  sparrow_parallel(\(functionName(k)));\n" + stagingCopies(k, back: true)
+            var body = stagingCopies(k, back: false) + "  sparrow_parallel(\(functionName(k)));\n" + stagingCopies(k, back: true)
+            if let b = staging.calls[k]?.bands {
+                body = stagingCopies(k, back: false) + "#ifdef SPARROW_L1_STAGING\n"
+                    + "  sparrow_run_bands(\(functionName(k)), \(bandName(k))_shapes, \(bandName(k))_copies, \(b.shapes.count), \(b.halves[0]), \(b.halves[1]), \(b.outputAt));\n"
+                    + "#else\n  sparrow_parallel(\(functionName(k)));\n#endif\n" + stagingCopies(k, back: true)
+            }
             if call.skippedOnOverflow { return marker + "  if (sparrow_status[0] == 0) {\n" + body + "  }\n" }
             return marker + body
         }

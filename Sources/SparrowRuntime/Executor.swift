@@ -164,7 +164,7 @@ public final class Executor {
 
     /// The schedule's kernel calls as C sees them, in execution order.
     public var invocations: [KernelInvocation] {
-        calls.map { KernelInvocation(node: $0.id, function: $0.call.function, arguments: $0.call.arguments, written: $0.call.written,
+        calls.map { KernelInvocation(node: $0.id, function: $0.call.function, arguments: $0.call.arguments, written: $0.call.written, rows: $0.call.rows,
                                      skippedOnOverflow: $0.call.skippedOnOverflow, isUpdate: $0.isUpdate) }
     }
 

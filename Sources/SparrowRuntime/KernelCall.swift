@@ -144,6 +144,23 @@ struct UpdateArgument: KernelArgument {
     var isWritten: Bool { true }
 }
 
+/// How a call can run as horizontal bands: each band of rows of `output` needs only
+/// a contiguous band of rows of `input` (both HWC) and computes each of its elements
+/// exactly as the whole call does (same terms, same order), so the bands give the
+/// call's bits. The call's first argument is its `sp_conv2d_shape`; every band uses
+/// the rest of its data whole. The rv32 build runs calls too large for L1 this way.
+public struct RowBands: Hashable, Sendable {
+    public enum Kind: Hashable, Sendable {
+        /// A convolution's output rows, from the input rows under their taps.
+        case convolution
+        /// A convolution's input-gradient rows, from the output-gradient rows that cover them.
+        case convolutionInputGradient
+    }
+    public var kind: Kind
+    public var input: NodeID
+    public var output: NodeID
+}
+
 /// A kernel call bound to its arguments: run once per core by the executor, and
 /// written as one C statement by the exporter — one description for both.
 struct BoundCall {
@@ -153,18 +170,20 @@ struct BoundCall {
     let written: [Bool]
     /// Skip the call while the step has seen an FP16 gradient overflow (`status[0] != 0`).
     let skippedOnOverflow: Bool
+    /// How the call splits into row bands, if it can.
+    var rows: RowBands? = nil
     let run: (KernelEnvironment) -> Void
 }
 
 /// Binds C function `f` (named `name`) to `arguments`, checked by Swift against its imported signature.
 func call<each A: KernelArgument>(_ name: String, _ f: @escaping (repeat (each A).Value) -> Void, _ arguments: repeat each A,
-                                  skippedOnOverflow: Bool = false) -> BoundCall {
+                                  skippedOnOverflow: Bool = false, rows: RowBands? = nil) -> BoundCall {
     var c: [CExpression] = [], written: [Bool] = []
     for a in repeat each arguments {
         c.append(a.c)
         written.append(a.isWritten)
     }
-    return BoundCall(function: name, arguments: c, written: written, skippedOnOverflow: skippedOnOverflow) { env in
+    return BoundCall(function: name, arguments: c, written: written, skippedOnOverflow: skippedOnOverflow, rows: rows) { env in
         f(repeat (each arguments).value(env))
     }
 }
@@ -178,6 +197,8 @@ public struct KernelInvocation: Hashable, Sendable {
     public var arguments: [CExpression]
     /// Whether the kernel writes through each argument (an output, an update's tensors).
     public var written: [Bool]
+    /// How the call splits into row bands, if it can.
+    public var rows: RowBands?
     /// Skipped while the step has seen an FP16 gradient overflow.
     public var skippedOnOverflow: Bool
     /// Changes parameters: skipped by inference.

@@ -42,18 +42,19 @@ extension KernelBinding {
             let (xp, bp) = (input(x[0], F.self), optionalInput(x.count > 2 ? x[2] : nil, F.self))
             if let sp = split(x[1]) {
                 return [call("sp_conv2d_fwd_split_f32", sp_conv2d_fwd_split_f32, s, xp, input(sp.full, F.self), input(sp.slice, F.self),
-                             sp.sel, sp.k, bp, output(id, F.self), core, cores)]
+                             sp.sel, sp.k, bp, output(id, F.self), core, cores, rows: RowBands(kind: .convolution, input: x[0], output: id))]
             }
             return [call("sp_conv2d_fwd_f32", sp_conv2d_fwd_f32, s, xp, input(x[1], F.self), bp, output(id, F.self),
-                         scratch(F.self, cType: "float"), core, cores)]
+                         scratch(F.self, cType: "float"), core, cores, rows: RowBands(kind: .convolution, input: x[0], output: id))]
         case .conv2dInputGrad(let c):
             let s = convolution(c, input: y.shape, output: graph[x[0]].type.shape, for: id)
             if let sp = split(x[1]) {
                 return [call("sp_conv2d_bwd_input_split_f32", sp_conv2d_bwd_input_split_f32, s, input(x[0], F.self), input(sp.full, F.self),
-                             input(sp.slice, F.self), sp.sel, sp.k, output(id, F.self), core, cores)]
+                             input(sp.slice, F.self), sp.sel, sp.k, output(id, F.self), core, cores,
+                             rows: RowBands(kind: .convolutionInputGradient, input: x[0], output: id))]
             }
             return [call("sp_conv2d_bwd_input_f32", sp_conv2d_bwd_input_f32, s, input(x[0], F.self), input(x[1], F.self), output(id, F.self),
-                         scratch(F.self, cType: "float"), core, cores)]
+                         scratch(F.self, cType: "float"), core, cores, rows: RowBands(kind: .convolutionInputGradient, input: x[0], output: id))]
         case .conv2dWeightGrad(let c):
             let s = convolution(c, input: graph[x[0]].type.shape, output: graph[x[1]].type.shape, for: id)
             return [call("sp_conv2d_bwd_weight_f32", sp_conv2d_bwd_weight_f32, s, input(x[0], F.self), input(x[1], F.self), output(id, F.self),

@@ -32,17 +32,20 @@ extension KernelBinding {
             let (xp, bp) = (input(x[0], H.self), optionalInput(x.count > 2 ? x[2] : nil, H.self))
             if let sp = split(x[1]) {
                 calls = [call("sp_conv2d_fwd_split_f16", sp_conv2d_fwd_split_f16, s, xp, input(sp.full, H.self), input(sp.slice, H.self), sp.sel,
-                              sp.k, bp, out, mode, core, cores)]
+                              sp.k, bp, out, mode, core, cores, rows: RowBands(kind: .convolution, input: x[0], output: id))]
             } else {
-                calls = [call("sp_conv2d_fwd_f16", sp_conv2d_fwd_f16, s, xp, input(x[1], H.self), bp, out, mode, core, cores)]
+                calls = [call("sp_conv2d_fwd_f16", sp_conv2d_fwd_f16, s, xp, input(x[1], H.self), bp, out, mode, core, cores,
+                              rows: RowBands(kind: .convolution, input: x[0], output: id))]
             }
         case .conv2dInputGrad(let c):
             let s = convolution(c, input: y.shape, output: graph[x[0]].type.shape, for: id)
             if let sp = split(x[1]) {
                 calls = [call("sp_conv2d_bwd_input_split_f16", sp_conv2d_bwd_input_split_f16, s, input(x[0], H.self), input(sp.full, H.self),
-                              input(sp.slice, H.self), sp.sel, sp.k, out, mode, core, cores)]
+                              input(sp.slice, H.self), sp.sel, sp.k, out, mode, core, cores,
+                              rows: RowBands(kind: .convolutionInputGradient, input: x[0], output: id))]
             } else {
-                calls = [call("sp_conv2d_bwd_input_f16", sp_conv2d_bwd_input_f16, s, input(x[0], H.self), input(x[1], H.self), out, mode, core, cores)]
+                calls = [call("sp_conv2d_bwd_input_f16", sp_conv2d_bwd_input_f16, s, input(x[0], H.self), input(x[1], H.self), out, mode, core, cores,
+                              rows: RowBands(kind: .convolutionInputGradient, input: x[0], output: id))]
             }
         case .conv2dWeightGrad(let c):
             let s = convolution(c, input: graph[x[0]].type.shape, output: graph[x[1]].type.shape, for: id)

@@ -93,3 +93,35 @@ extension PlanEmulationTests {
         for (name, bytes) in n.state { #expect(r.state[name] == bytes, "\(name) differs") }
     }
 }
+
+extension PlanEmulationTests {
+    /// With little L1, the rv32 build runs the convs that do not fit in double-buffered
+    /// bands of rows (`L1Staging.Bands`): the export must band some call, and the
+    /// emulated training must keep the native bits.
+    @Test(arguments: [Precision.fp32, .fp16])
+    func bandedCallsTrainBitIdentically(_ precision: Precision) throws {
+        let model = try Self.smallCNN()
+        let (samples, labels) = try Self.shipped(2)
+        var c = CompileOptions()
+        c.spec = .full
+        c.precision = precision
+        c.cores = 2
+        let plan = try compilePlan(model, options: c)
+        var target = try Self.defaultTarget()
+        target.l1.bytes = 48 * 1024  // 12 KB for staging after eight 4 KB stacks and the reserve
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sparrow-bands-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var options = ExportOptions()
+        options.target = target
+        options.cores = 2
+        let summary = try exportProject(plan, model: model, to: dir, options: options)
+        let banded = summary.staging.calls.values.compactMap(\.bands)
+        #expect(!banded.isEmpty, "no call was banded")
+        print("[PlanEmulationTests] \(precision.rawValue): \(banded.count) banded calls, bands per call \(banded.map(\.shapes.count))")
+        let r = try emulatePlan(plan, model: model, samples: samples, labels: labels, steps: 2, target: target, cores: 2,
+                                compiler: toolchainClang() ?? "clang", objects: Self.objects)
+        let n = try Self.native(plan, model, samples, labels, steps: 2, cores: 2)
+        #expect(r.losses.map(\.bitPattern) == n.losses.map(\.bitPattern))
+        for (name, bytes) in n.state { #expect(r.state[name] == bytes, "\(name) differs") }
+    }
+}

@@ -14,8 +14,8 @@
  * variant 0 after start-up), read by every core inside the kernels: on a
  * cluster the master core sets it before it forks a call, and no core may set
  * it while a kernel runs. Today only the rv32 builds of the conv kernels
- * (FP32, and FP16 on cores with Zfh) distinguish variants; elsewhere the
- * variant is ignored.
+ * (FP32, FP16 on cores with Zfh, INT8 forward on cores with xcvsimd)
+ * distinguish variants; elsewhere the variant is ignored.
  *
  * Building with -DSP_DEFAULT_VARIANT=k makes k the start-up variant (a way to
  * measure variant k of every call of a plan without changing the plan).

@@ -32,8 +32,9 @@
 #define SPARROW_ARENA_ATTRIBUTE __attribute__((section(".l2")))
 #define SPARROW_STEP_MARKER(step) (SPARROW_REG(8) = (unsigned int)(step))
 /* Each kernel call's data is copied into L1 around it with the DMA (sparrow_model.c),
- * and the constant tables (shapes, channel lists) live in L1 too. */
-#define SPARROW_TABLE
+ * and the constant tables (shapes, channel lists) live in L1 too (writable data: a
+ * banded call uses its bands' shapes, so its whole shape may go unused). */
+#define SPARROW_TABLE __attribute__((unused))
 #define SPARROW_L1_STAGING 1
 #define SPARROW_DMA(dst, src, n) (SPARROW_REG(0x40) = (unsigned int)(src), SPARROW_REG(0x44) = (unsigned int)(dst), \
                                   SPARROW_REG(0x48) = (unsigned int)(n))

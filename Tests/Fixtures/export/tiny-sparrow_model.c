@@ -66,7 +66,7 @@ static _Alignas(64) const uint8_t sparrow_flash[SPARROW_FLASH_BYTES] = {
 #define sparrow_scratch (sparrow_arena + 1664) /* kernel scratch, 576 B */
 
 /* constant tables: shapes, channel lists, scales, requantization (rv32 builds keep them in L1,
- * read in a cycle, by defining SPARROW_TABLE empty: initialized data is copied there at start-up) */
+ * read in a cycle, by defining SPARROW_TABLE without const: initialized data is copied there at start-up) */
 #ifndef SPARROW_TABLE
 #define SPARROW_TABLE const
 #endif
