@@ -62,9 +62,10 @@ public struct L1Staging: Hashable, Sendable {
 
 extension L1Staging {
     /// L1 bytes a target leaves for the buffer: L1 less the cores' stacks and
-    /// `reserve` for the program's other data (.data and .bss: the step context,
-    /// status words and the kernels' few statics; the harness keeps its tables in L2).
-    public static func budget(_ t: Target, reserve: Int = 4 * 1024) -> Int {
+    /// `reserve` for the program's other data (.data and .bss: the constant tables,
+    /// the step context, status words and the kernels' few statics; the harness keeps
+    /// its own tables in L2).
+    public static func budget(_ t: Target, reserve: Int) -> Int {
         max(0, t.l1.bytes - t.stackBytes * t.cores - reserve)
     }
 

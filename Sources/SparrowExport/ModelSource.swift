@@ -39,8 +39,10 @@ struct ModelSource {
             executor = try Executor(plan: plan, weights: plan.training.parameterValues(from: model.weights), cores: options.cores)
         } catch { throw .unsupported("the plan cannot run: \(error.description)") }
         if let target = options.target, options.l1Staging {
+            // The constant tables live in L1 too (rv32/platform.h): at most 4 bytes per initializer value.
+            let tables = executor.constantTables.reduce(0) { $0 + 4 * $1.initializer.count + 16 }
             staging = L1Staging.plan(plan, invocations: executor.invocations, constants: executor.constantTables,
-                                     budget: L1Staging.budget(target))
+                                     budget: L1Staging.budget(target, reserve: 4 * 1024 + tables))
         } else {
             staging = .none
         }

@@ -127,6 +127,27 @@ extension ExportTests {
         #expect(sizes.text > 0 && sizes.rodata >= plan.memory.flashBytes)
     }
 
+    /// The L1 staging buffer leaves room for the program's other L1 data (its
+    /// constant tables grow with the model): the zoo networks' sparse plans link for
+    /// the default target on all its cores.
+    @Test(arguments: ["resnet8", "ds-cnn"], [Precision.fp32, .fp16]) func stagedImagesFitL1(_ name: String, _ precision: Precision) throws {
+        let model = try #require(try ModelZoo.model(named: name, seed: 1))
+        var c = CompileOptions()
+        c.spec = DefaultSpecs.sparse(for: model)
+        c.precision = precision
+        c.cores = precision == .fp32 ? 1 : 8  // FP32's conv scratch for 8 cores does not fit 256 KB of L2
+        let plan = try compilePlan(model, options: c)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sparrow-l1-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var options = ExportOptions()
+        options.target = try Self.defaultTarget()
+        options.cores = c.cores
+        let summary = try exportProject(plan, model: model, to: dir, options: options)
+        let sizes = try buildRV32(dir, compiler: Self.compiler)
+        print("[ExportTests] rv32 \(name) \(precision.rawValue) sparse: L1 stage buffer \(summary.staging.bytes) B, data \(sizes.data) B, bss \(sizes.bss) B, stacks \(sizes.stacks) B")
+        #expect(summary.staging.bytes > 0 && sizes.data + sizes.bss + sizes.stacks <= options.target!.l1.bytes)
+    }
+
     /// A plan over the target's L2 is refused before any C is compiled; an image over
     /// its flash fails to link with the linker's own message.
     @Test func imagesThatDoNotFitAreRefused() throws {
