@@ -125,82 +125,6 @@ typedef struct {
   int nr, nc, c0;
 } dw_job;
 
-/* init[c] (or +0), then for each row term, each column term (the class's
- * order): acc += operand * weight; stored to out. */
-SP_BLOCK void dw_block(const dw_job *jb, int np, int nb, int packed, int mode) {
-  const sp_h16 *ap[4], *wr = jb->w + jb->w0 + jb->c0;
-  SP_UNROLL_BLOCK
-  for (int q = 0; q < np; q++) ap[q] = jb->a + jb->abase[q] + jb->c0;
-#if SP_F16_XFVEC
-  if (packed) {
-    float acc[4][SP_NB_MAX / 2];
-    SP_UNROLL_BLOCK
-    for (int j = 0; j < nb / 2; j++) {
-      float v = 0.0f; /* +0 in both lanes */
-      if (jb->init != NULL)
-        v = sp_pair(sp_h_to_bits(jb->init[jb->c0 + 2 * j]), sp_h_to_bits(jb->init[jb->c0 + 2 * j + 1]));
-      SP_UNROLL_BLOCK
-      for (int q = 0; q < np; q++) acc[q][j] = v;
-    }
-    for (int r = 0; r < jb->nr; r++) {
-      const sp_h16 *wt = wr, *at[4];
-      SP_UNROLL_BLOCK
-      for (int q = 0; q < np; q++) at[q] = ap[q];
-      for (int c = 0; c < jb->nc; c++) {
-        SP_UNROLL_BLOCK
-        for (int j = 0; j < nb / 2; j++) {
-          float wv = sp_pair_load(wt + 2 * j);
-          SP_UNROLL_BLOCK
-          for (int q = 0; q < np; q++) acc[q][j] = sp_vfmac(acc[q][j], sp_pair_load(at[q] + 2 * j), wv);
-        }
-        wt += jb->cw;
-        SP_UNROLL_BLOCK
-        for (int q = 0; q < np; q++) at[q] += jb->ca;
-      }
-      wr += jb->rw;
-      SP_UNROLL_BLOCK
-      for (int q = 0; q < np; q++) ap[q] += jb->ra;
-    }
-    SP_UNROLL_BLOCK
-    for (int q = 0; q < np; q++)
-      SP_UNROLL_BLOCK
-      for (int j = 0; j < nb / 2; j++) *(sp_f32a *)(jb->out + jb->obase[q] + jb->c0 + 2 * j) = acc[q][j];
-    return;
-  }
-#endif
-  (void)packed;
-  sp_nacc acc[4][SP_NB_MAX];
-  SP_UNROLL_BLOCK
-  for (int j = 0; j < nb; j++) {
-    _Float16 v = jb->init != NULL ? jb->init[jb->c0 + j] : (_Float16)0;
-    SP_UNROLL_BLOCK
-    for (int q = 0; q < np; q++) acc[q][j] = sp_nacc_start(mode, v);
-  }
-  for (int r = 0; r < jb->nr; r++) {
-    const sp_h16 *wt = wr, *at[4];
-    SP_UNROLL_BLOCK
-    for (int q = 0; q < np; q++) at[q] = ap[q];
-    for (int c = 0; c < jb->nc; c++) {
-      SP_UNROLL_BLOCK
-      for (int j = 0; j < nb; j++) {
-        _Float16 wv = wt[j];
-        SP_UNROLL_BLOCK
-        for (int q = 0; q < np; q++) sp_nacc_mac(mode, &acc[q][j], at[q][j], wv);
-      }
-      wt += jb->cw;
-      SP_UNROLL_BLOCK
-      for (int q = 0; q < np; q++) at[q] += jb->ca;
-    }
-    wr += jb->rw;
-    SP_UNROLL_BLOCK
-    for (int q = 0; q < np; q++) ap[q] += jb->ra;
-  }
-  SP_UNROLL_BLOCK
-  for (int q = 0; q < np; q++)
-    SP_UNROLL_BLOCK
-    for (int j = 0; j < nb; j++) jb->out[jb->obase[q] + jb->c0 + j] = sp_nacc_result(mode, acc[q][j]);
-}
-
 /* One block of the weight grad: tap (kh, kw) of channels c0 .. c0+nb-1, whose
  * output positions inside x are nr rows x nc columns: +0, then x * dy over
  * them, (oh, ow) ascending; stored (or added, accumulate) to dw[tap][c]. */
@@ -212,42 +136,119 @@ typedef struct {
   int nr, nc, c, c0, accumulate;
 } dw_wjob;
 
-SP_BLOCK void dw_wblock(const dw_wjob *jb, int nb, int packed, int mode) {
-  const sp_h16 *xr = jb->x + jb->xbase + jb->c0, *dr = jb->dy + jb->dybase + jb->c0;
-  sp_h16 *dst = jb->dw + jb->dwbase + jb->c0;
+/* One accumulator register of a depthwise block: with packed (Xfvec, fp16
+ * accumulation) a channel pair in the two lanes of a float, else one channel's
+ * sum. packed is a literal at every use, so only one field is live and the
+ * scalar and packed blocks share one walk over the terms. */
+typedef struct {
+  sp_nacc s;
+#if SP_F16_XFVEC
+  float pair;
+#endif
+} dw_acc;
+
+/* The start value: init[0] (packed: init[0], init[1]), or +0 when init is NULL. */
+SP_BLOCK dw_acc dw_acc_start(int packed, int mode, const sp_h16 *init) {
+  dw_acc a;
 #if SP_F16_XFVEC
   if (packed) {
-    float acc[SP_NB_MAX / 2];
-    SP_UNROLL_BLOCK
-    for (int j = 0; j < nb / 2; j++) acc[j] = 0.0f;
-    for (int r = 0; r < jb->nr; r++) {
-      const sp_h16 *xt = xr, *dt = dr;
-      for (int c = 0; c < jb->nc; c++) {
-        SP_UNROLL_BLOCK
-        for (int j = 0; j < nb / 2; j++) acc[j] = sp_vfmac(acc[j], sp_pair_load(xt + 2 * j), sp_pair_load(dt + 2 * j));
-        xt += jb->xc;
-        dt += jb->c;
-      }
-      xr += jb->xr;
-      dr += jb->dyr;
-    }
-    SP_UNROLL_BLOCK
-    for (int j = 0; j < nb / 2; j++) {
-      sp_nacc_store(sp_h_from_bits(sp_pair_lo(acc[j])), dst + 2 * j, jb->accumulate);
-      sp_nacc_store(sp_h_from_bits(sp_pair_hi(acc[j])), dst + 2 * j + 1, jb->accumulate);
-    }
+    a.pair = init != NULL ? sp_pair(sp_h_to_bits(init[0]), sp_h_to_bits(init[1])) : 0.0f;
+    return a;
+  }
+#endif
+  (void)packed;
+  a.s = sp_nacc_start(mode, init != NULL ? init[0] : (_Float16)0);
+  return a;
+}
+
+/* acc += a * b for the channel (packed: the pair, one vfmac.h) at a and b. */
+SP_BLOCK void dw_acc_mac(int packed, int mode, dw_acc *acc, const sp_h16 *a, const sp_h16 *b) {
+#if SP_F16_XFVEC
+  if (packed) {
+    acc->pair = sp_vfmac(acc->pair, sp_pair_load(a), sp_pair_load(b));
     return;
   }
 #endif
   (void)packed;
-  sp_nacc acc[SP_NB_MAX];
+  sp_nacc_mac(mode, &acc->s, a[0], b[0]);
+}
+
+/* The finished sum to dst (packed: the pair as one word store). */
+SP_BLOCK void dw_acc_put(int packed, int mode, dw_acc a, sp_h16 *dst) {
+#if SP_F16_XFVEC
+  if (packed) {
+    *(sp_f32a *)dst = a.pair;
+    return;
+  }
+#endif
+  (void)packed;
+  *dst = sp_nacc_result(mode, a.s);
+}
+
+/* The finished sum stored, or added when accumulating, to dst (sp_nacc_store;
+ * packed: each lane to its own channel). */
+SP_BLOCK void dw_acc_store(int packed, int mode, dw_acc a, sp_h16 *dst, int accumulate) {
+#if SP_F16_XFVEC
+  if (packed) {
+    sp_nacc_store(sp_h_from_bits(sp_pair_lo(a.pair)), dst, accumulate);
+    sp_nacc_store(sp_h_from_bits(sp_pair_hi(a.pair)), dst + 1, accumulate);
+    return;
+  }
+#endif
+  (void)packed;
+  sp_nacc_store(sp_nacc_result(mode, a.s), dst, accumulate);
+}
+
+/* init[c] (or +0), then for each row term, each column term (the class's
+ * order): acc += operand * weight; stored to out. */
+SP_BLOCK void dw_block(const dw_job *jb, int np, int nb, int packed, int mode) {
+  const int lanes = packed ? 2 : 1; /* channels per accumulator register */
+  const sp_h16 *ap[4], *wr = jb->w + jb->w0 + jb->c0;
+  dw_acc acc[4][SP_NB_MAX];
   SP_UNROLL_BLOCK
-  for (int j = 0; j < nb; j++) acc[j] = sp_nacc_start(mode, (_Float16)0);
+  for (int q = 0; q < np; q++) ap[q] = jb->a + jb->abase[q] + jb->c0;
+  SP_UNROLL_BLOCK
+  for (int j = 0; j < nb / lanes; j++) {
+    dw_acc v = dw_acc_start(packed, mode, jb->init != NULL ? jb->init + jb->c0 + lanes * j : NULL);
+    SP_UNROLL_BLOCK
+    for (int q = 0; q < np; q++) acc[q][j] = v;
+  }
+  for (int r = 0; r < jb->nr; r++) {
+    const sp_h16 *wt = wr, *at[4];
+    SP_UNROLL_BLOCK
+    for (int q = 0; q < np; q++) at[q] = ap[q];
+    for (int c = 0; c < jb->nc; c++) {
+      SP_UNROLL_BLOCK
+      for (int j = 0; j < nb / lanes; j++)
+        SP_UNROLL_BLOCK
+        for (int q = 0; q < np; q++) dw_acc_mac(packed, mode, &acc[q][j], at[q] + lanes * j, wt + lanes * j);
+      wt += jb->cw;
+      SP_UNROLL_BLOCK
+      for (int q = 0; q < np; q++) at[q] += jb->ca;
+    }
+    wr += jb->rw;
+    SP_UNROLL_BLOCK
+    for (int q = 0; q < np; q++) ap[q] += jb->ra;
+  }
+  SP_UNROLL_BLOCK
+  for (int q = 0; q < np; q++)
+    SP_UNROLL_BLOCK
+    for (int j = 0; j < nb / lanes; j++)
+      dw_acc_put(packed, mode, acc[q][j], jb->out + jb->obase[q] + jb->c0 + lanes * j);
+}
+
+SP_BLOCK void dw_wblock(const dw_wjob *jb, int nb, int packed, int mode) {
+  const int lanes = packed ? 2 : 1;
+  const sp_h16 *xr = jb->x + jb->xbase + jb->c0, *dr = jb->dy + jb->dybase + jb->c0;
+  sp_h16 *dst = jb->dw + jb->dwbase + jb->c0;
+  dw_acc acc[SP_NB_MAX];
+  SP_UNROLL_BLOCK
+  for (int j = 0; j < nb / lanes; j++) acc[j] = dw_acc_start(packed, mode, NULL);
   for (int r = 0; r < jb->nr; r++) {
     const sp_h16 *xt = xr, *dt = dr;
     for (int c = 0; c < jb->nc; c++) {
       SP_UNROLL_BLOCK
-      for (int j = 0; j < nb; j++) sp_nacc_mac(mode, &acc[j], xt[j], dt[j]);
+      for (int j = 0; j < nb / lanes; j++) dw_acc_mac(packed, mode, &acc[j], xt + lanes * j, dt + lanes * j);
       xt += jb->xc;
       dt += jb->c;
     }
@@ -255,7 +256,7 @@ SP_BLOCK void dw_wblock(const dw_wjob *jb, int nb, int packed, int mode) {
     dr += jb->dyr;
   }
   SP_UNROLL_BLOCK
-  for (int j = 0; j < nb; j++) sp_nacc_store(sp_nacc_result(mode, acc[j]), dst + j, jb->accumulate);
+  for (int j = 0; j < nb / lanes; j++) dw_acc_store(packed, mode, acc[j], dst + lanes * j, jb->accumulate);
 }
 
 /* The block instances, one function each: packed (fp16 accumulation, Xfvec)
@@ -513,34 +514,13 @@ static void dw_bwd_weight_native(const sp_conv2d_shape *s, const sp_f16 *x, cons
 
 /* ---------------------------------------------------------------- forward */
 
-/* The in-bounds taps of output pixel p: rows [kh0, kh1), columns [kw0, kw1),
- * and where its first one starts in x (channel 0). */
-typedef struct {
-  int kh0, kh1, kw0, kw1;
-  size_t x0;
-} f16_window;
-
-static inline f16_window f16_window_of(const sp_conv2d_shape *s, int p) {
-  f16_window t;
-  int oh = p / s->out_w, ow = p % s->out_w;
-  int ih0 = oh * s->stride_h - s->pad_top, iw0 = ow * s->stride_w - s->pad_left;
-  sp_valid_taps(ih0, s->k_h, s->in_h, &t.kh0, &t.kh1);
-  sp_valid_taps(iw0, s->k_w, s->in_w, &t.kw0, &t.kw1);
-  t.x0 = ((size_t)(ih0 + t.kh0) * s->in_w + (size_t)(iw0 + t.kw0)) * s->in_c;
-  return t;
-}
-
-static inline int f16_same_taps(f16_window a, f16_window b) {
-  return a.kh0 == b.kh0 && a.kh1 == b.kh1 && a.kw0 == b.kw0 && a.kw1 == b.kw1;
-}
-
 /* Pixels p .. p+np-1 (np = 1, 2 or 4) with the same taps t, pixel q's first
  * tap at x0[q], channels oc0 .. oc0+nb-1 of group g: b[oc], then x * w over
  * the taps (kh, kw, ic) ascending. packed (np >= 2, fp16 mode, Xfvec): pixels
  * 2h and 2h+1 in the lanes of one register per channel, both updated by one
  * vfmac.r.h with their inputs times the channel's weight. */
 SP_BLOCK void f16_fwd_block(const sp_conv2d_shape *s, const sp_h16 *x, const sp_h16 *w,
-                            const sp_h16 *b, sp_h16 *y, int p, f16_window t, const size_t *x0,
+                            const sp_h16 *b, sp_h16 *y, int p, sp_conv_window t, const size_t *x0,
                             int g, int oc0, int nb, int np, int packed, int mode) {
   int icg = s->in_c / s->groups;
   size_t wstride = (size_t)s->k_h * s->k_w * icg; /* from one output channel to the next */
@@ -626,15 +606,9 @@ SP_BLOCK void f16_fwd_native(const sp_conv2d_shape *s, const sp_h16 *x, const sp
   int lo, hi, ocg = s->out_c / s->groups, maxpx = F16_CFG_PX(cfg);
   sp_core_range(s->out_h * s->out_w, 1, core_id, num_cores, &lo, &hi);
   for (int p = lo; p < hi;) {
-    f16_window t = f16_window_of(s, p);
-    size_t x0[4] = {t.x0, t.x0, t.x0, t.x0};
-    int run = 1;
-    for (; run < maxpx && p + run < hi; run++) {
-      f16_window u = f16_window_of(s, p + run);
-      if (!f16_same_taps(t, u)) break;
-      x0[run] = u.x0;
-    }
-    int np = f16_run_block(run);
+    sp_conv_window t;
+    size_t x0[4];
+    int np = f16_run_block(sp_conv_tap_run(s, p, sp_min(maxpx, hi - p), &t, x0));
     int packed = SP_F16_XFVEC && np >= 2 && mode == SP_F16_ACC_F16;
     int cap = sp_min(F16_CFG_NB(cfg), 16 / (packed ? np / 2 : np));
     for (int g = 0; g < s->groups; g++) {

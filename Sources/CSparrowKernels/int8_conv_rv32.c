@@ -90,32 +90,11 @@ SP_BLOCK void i8_dot_block(const int8_t *const *xq, const int8_t *wj, size_t wst
   }
 }
 
-/* The in-bounds taps of output pixel p: rows [kh0, kh1), columns [kw0, kw1),
- * and where its first one starts in x (channel 0). */
-typedef struct {
-  int kh0, kh1, kw0, kw1;
-  size_t x0;
-} i8_window;
-
-static inline i8_window i8_window_of(const sp_conv2d_shape *s, int p) {
-  i8_window t;
-  int oh = p / s->out_w, ow = p % s->out_w;
-  int ih0 = oh * s->stride_h - s->pad_top, iw0 = ow * s->stride_w - s->pad_left;
-  sp_valid_taps(ih0, s->k_h, s->in_h, &t.kh0, &t.kh1);
-  sp_valid_taps(iw0, s->k_w, s->in_w, &t.kw0, &t.kw1);
-  t.x0 = ((size_t)(ih0 + t.kh0) * s->in_w + (size_t)(iw0 + t.kw0)) * s->in_c;
-  return t;
-}
-
-static inline int i8_same_taps(i8_window a, i8_window b) {
-  return a.kh0 == b.kh0 && a.kh1 == b.kh1 && a.kw0 == b.kw0 && a.kw1 == b.kw1;
-}
-
 /* Pixels p .. p+np-1 (window t, pixel q's first tap at x0[q]), channels
  * oc0 .. oc0+nb-1 of group g: b[oc] + sum x * w - zx * sum w, requantized. */
 SP_BLOCK void i8_conv_block(const sp_conv2d_shape *s, const int8_t *x, const int8_t *w,
                             const int32_t *b, const sp_requant_int8 *rq, int8_t *y, int p,
-                            i8_window t, const size_t *x0, int g, int oc0, int words, int np,
+                            sp_conv_window t, const size_t *x0, int g, int oc0, int words, int np,
                             int nb) {
   int icg = s->in_c / s->groups;
   size_t wstride = (size_t)s->k_h * s->k_w * icg;
@@ -171,18 +150,9 @@ SP_BLOCK void i8_conv_fwd(const sp_conv2d_shape *s, const int8_t *x, const int8_
   int icg = s->in_c / s->groups, ocg = s->out_c / s->groups;
   int words = icg % 4 == 0 && (((uintptr_t)x | (uintptr_t)w) & 3u) == 0;
   for (int p = lo; p < hi;) {
-    i8_window t = i8_window_of(s, p);
+    sp_conv_window t;
     size_t x0[4];
-    x0[0] = t.x0;
-    int np = 1;
-    if (px > 1 && p + px <= hi) {
-      np = px;
-      for (int q = 1; q < px && np == px; q++) {
-        i8_window u = i8_window_of(s, p + q);
-        if (!i8_same_taps(t, u)) np = 1;
-        x0[q] = u.x0;
-      }
-    }
+    int np = sp_conv_tap_run(s, p, p + px <= hi ? px : 1, &t, x0) == px ? px : 1;
     for (int g = 0; g < s->groups; g++) {
       for (int oc0 = g * ocg; oc0 < (g + 1) * ocg;) {
         int nb = (g + 1) * ocg - oc0 >= nbmax ? nbmax : 1;

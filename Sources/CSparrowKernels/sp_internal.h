@@ -252,6 +252,40 @@ static inline int sp_conv_is_depthwise(const sp_conv2d_shape *s) {
   return s->groups == s->in_c && s->in_c == s->out_c;
 }
 
+/* The in-bounds taps of conv output pixel p: kernel rows [kh0, kh1), columns
+ * [kw0, kw1), and where the first one starts in x (channel 0). */
+typedef struct {
+  int kh0, kh1, kw0, kw1;
+  size_t x0;
+} sp_conv_window;
+
+static inline sp_conv_window sp_conv_window_of(const sp_conv2d_shape *s, int p) {
+  sp_conv_window t;
+  int oh = p / s->out_w, ow = p % s->out_w;
+  int ih0 = oh * s->stride_h - s->pad_top, iw0 = ow * s->stride_w - s->pad_left;
+  sp_valid_taps(ih0, s->k_h, s->in_h, &t.kh0, &t.kh1);
+  sp_valid_taps(iw0, s->k_w, s->in_w, &t.kw0, &t.kw1);
+  t.x0 = ((size_t)(ih0 + t.kh0) * s->in_w + (size_t)(iw0 + t.kw0)) * s->in_c;
+  return t;
+}
+
+/* The run of output pixels from p that apply the same taps, the unit the rv32
+ * register blocks compute together: *t is p's window, x0[q] the first tap of
+ * pixel p + q; returns the run's length, at most max (1 to 4), ending before
+ * the first pixel whose taps differ. Inlined into the callers' pixel loops. */
+SP_BLOCK int sp_conv_tap_run(const sp_conv2d_shape *s, int p, int max, sp_conv_window *t,
+                             size_t x0[4]) {
+  *t = sp_conv_window_of(s, p);
+  x0[0] = t->x0;
+  int run = 1;
+  for (; run < max; run++) {
+    sp_conv_window u = sp_conv_window_of(s, p + run);
+    if (u.kh0 != t->kh0 || u.kh1 != t->kh1 || u.kw0 != t->kw0 || u.kw1 != t->kw1) break;
+    x0[run] = u.x0;
+  }
+  return run;
+}
+
 /* Depthwise conv kernels (depthwise.c), dispatched from the conv entry points. */
 void sp_dwconv_fwd(const sp_conv2d_shape *s, const float *x, const float *w, const float *b, float *y,
                    int core_id, int num_cores);

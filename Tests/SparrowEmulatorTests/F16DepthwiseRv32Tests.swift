@@ -14,10 +14,7 @@ import Testing
 /// packed loads or stores). Each hash must be the host's.
 @Suite struct F16DepthwiseRv32Tests {
     @Test(arguments: [false, true]) func depthwiseKernelsAreTheHostsBits(xfvec: Bool) throws {
-        let body = F16Rv32Tests.support + "\n" + """
-        #include "f16_conv.c"
-        #include "f16_conv_rv32.c"
-        #include "tuning.c"
+        let body = KernelHarness.f16Conv + "\n" + """
         /* in_h, in_w, channels, k_h, k_w, stride_h, stride_w, pad_top, pad_left */
         static const int shapes[][9] = {
           {7, 6, 10, 3, 3, 1, 1, 1, 1}, {6, 7, 7, 3, 3, 2, 2, 1, 1}, {9, 5, 34, 3, 3, 1, 1, 1, 1},
@@ -29,48 +26,40 @@ import Testing
         #define MAXPIX (10 * 5 * 64)
         static sp_f16 xb[2 + MAXPIX], wb[2 + 25 * 64], bb[2 + 64], yb[2 + MAXPIX], dyb[2 + MAXPIX], dxb[2 + MAXPIX],
           dwb[2 + 25 * 64];
-        static void fill(sp_f16 *p, int n) { for (int i = 0; i < n; i++) p[i] = (sp_f16)(rnd() & 0xbfffu); }
-        static void mixall(const sp_f16 *p, int n) { for (int i = 0; i < n; i++) mix(p[i]); }
-        static void run(void) {
+        static void pass(void) {
           static const int core_counts[] = {1, 3, 8};
-          for (int variant = 0; variant < sp_kernel_variant_count(); variant++) {
-            sp_kernel_variant_set(variant);
-            state = 0x9e3779b9u;
-            begin();
-            for (unsigned i = 0; i < NSHAPES; i++) {
-              const int *v = shapes[i];
-              sp_conv2d_shape s = {v[0], v[1], v[2], 0, 0, v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[2]};
-              s.out_h = (s.in_h + 2 * s.pad_top - s.k_h) / s.stride_h + 1;
-              s.out_w = (s.in_w + 2 * s.pad_left - s.k_w) / s.stride_w + 1;
-              int nx = s.in_h * s.in_w * s.in_c, ny = s.out_h * s.out_w * s.out_c, nw = s.k_h * s.k_w * s.in_c;
-              /* off 0: every buffer word-aligned; 1: every buffer at an odd halfword; 2: only the outputs. */
-              for (int off = 0; off < 3; off++) {
-                int in = off == 1, out = off >= 1;
-                const sp_f16 *x = xb + in, *w = wb + in, *b = bb + in, *dy = dyb + in;
-                sp_f16 *y = yb + out, *dx = dxb + out, *dw = dwb + out;
-                for (int mode = 0; mode < 2; mode++) {
-                  for (int k = 0; k < 3; k++) {
-                    int cores = core_counts[k];
-                    fill(xb + in, nx); fill(wb + in, nw); fill(bb + in, s.out_c); fill(dyb + in, ny);
-                    for (int c = 0; c < cores; c++) sp_conv2d_fwd_f16(&s, x, w, (i & 1) ? b : NULL, y, (sp_f16_acc)mode, c, cores);
-                    mixall(y, ny);
-                    for (int c = 0; c < cores; c++) sp_conv2d_bwd_input_f16(&s, dy, w, dx, (sp_f16_acc)mode, c, cores);
-                    mixall(dx, nx);
-                    for (int acc = 0; acc < 2; acc++) {
-                      fill(dw, nw);
-                      for (int c = 0; c < cores; c++) sp_conv2d_bwd_weight_f16(&s, x, dy, dw, acc, (sp_f16_acc)mode, c, cores);
-                      mixall(dw, nw);
-                    }
+          begin();
+          for (unsigned i = 0; i < NSHAPES; i++) {
+            const int *v = shapes[i];
+            const int row[11] = {v[0], v[1], v[2], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[2]};
+            sp_conv2d_shape s = conv_shape(row);
+            int nx = s.in_h * s.in_w * s.in_c, ny = s.out_h * s.out_w * s.out_c, nw = s.k_h * s.k_w * s.in_c;
+            /* off 0: every buffer word-aligned; 1: every buffer at an odd halfword; 2: only the outputs. */
+            for (int off = 0; off < 3; off++) {
+              int in = off == 1, out = off >= 1;
+              const sp_f16 *x = xb + in, *w = wb + in, *b = bb + in, *dy = dyb + in;
+              sp_f16 *y = yb + out, *dx = dxb + out, *dw = dwb + out;
+              for (int mode = 0; mode < 2; mode++) {
+                for (int k = 0; k < 3; k++) {
+                  int cores = core_counts[k];
+                  fill(xb + in, nx); fill(wb + in, nw); fill(bb + in, s.out_c); fill(dyb + in, ny);
+                  for (int c = 0; c < cores; c++) sp_conv2d_fwd_f16(&s, x, w, (i & 1) ? b : NULL, y, (sp_f16_acc)mode, c, cores);
+                  mixall(y, ny);
+                  for (int c = 0; c < cores; c++) sp_conv2d_bwd_input_f16(&s, dy, w, dx, (sp_f16_acc)mode, c, cores);
+                  mixall(dx, nx);
+                  for (int acc = 0; acc < 2; acc++) {
+                    fill(dw, nw);
+                    for (int c = 0; c < cores; c++) sp_conv2d_bwd_weight_f16(&s, x, dy, dw, acc, (sp_f16_acc)mode, c, cores);
+                    mixall(dw, nw);
                   }
                 }
               }
-              emit("dwconv", hash);
             }
+            emit("dwconv", hash);
           }
         }
+        static void run(void) { each_variant(pass); }
         """
-        let expected = try F16Rv32Tests.host(body), got = try F16Rv32Tests.emulated(body, xfvec: xfvec)
-        #expect(expected.split(separator: "\n").count == 9 * 4)
-        #expect(got == expected)
+        try KernelHarness.expectSameOutput(body, lines: 9 * 4, on: .zfh(xfvec: xfvec))
     }
 }

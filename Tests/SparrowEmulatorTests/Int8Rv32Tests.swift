@@ -11,37 +11,16 @@ import Testing
 /// (the int32 sums wrap), fused clamps, on 1, 3 and 8 cores and every kernel
 /// variant. Each hash must be the host's.
 @Suite struct Int8Rv32Tests {
-    /// `body` (defining `run`, printing with `emit`) built for rv32 with the
-    /// CORE-V extensions and run on a core that has them; returns its output.
-    static func emulated(_ body: String) throws -> String {
-        let source = """
-        #include <stdint.h>
-        #define REG(o) (*(volatile unsigned int *)(0x1A000000 + (o)))
-        static void emit(const char *name, uint32_t v) {
-          while (*name) REG(4) = (unsigned)*name++;
-          REG(4) = ' ';
-          for (int s = 28; s >= 0; s -= 4) { unsigned d = (v >> s) & 15; REG(4) = d < 10 ? '0' + d : 'a' + d - 10; }
-          REG(4) = '\\n';
-        }
-        """ + "\n" + body + "\nint main(void) { run(); return 0; }\n"
-        let flags = ["-O2", "-fno-fast-math"] + F16Rv32Tests.includes
-        return try RV32.run(try RV32.build(c: source, flags: flags, march: XcvTests.march), target: XcvTests.target).console
-    }
-
     @Test func int8ForwardKernelsAreTheHostsBits() throws {
         let body = """
         #include "int8_conv.c"
         #include "int8_conv_rv32.c"
         #include "int8_linear.c"
         #include "int8_requant.c"
-        #include "tuning.c"
         #if SP_INT8_SIMD != defined(__riscv)
         #error "the packed int8 kernels run on the rv32 build only"
         #endif
-        static uint32_t state = 0x9e3779b9u;
-        static uint32_t next(void) { state ^= state << 13; state ^= state >> 17; state ^= state << 5; return state; }
-        static uint32_t hash;
-        static void mix(uint32_t v) { for (int i = 0; i < 4; i++) { hash = (hash ^ (v & 0xffu)) * 16777619u; v >>= 8; } }
+        """ + "\n" + KernelHarness.generator + "\n" + KernelHarness.convVariants + "\n" + """
         /* in_h, in_w, in_c, out_c, k_h, k_w, stride_h, stride_w, pad_top, pad_left, groups */
         static const int shapes[][11] = {
           {8, 8, 16, 10, 3, 3, 1, 1, 1, 1, 1}, {7, 6, 3, 9, 3, 3, 1, 1, 1, 1, 1}, {6, 7, 8, 6, 3, 3, 2, 2, 1, 1, 2},
@@ -69,56 +48,48 @@ import Testing
           rq->mult = mult;
           rq->shift = shift;
         }
-        static void run(void) {
+        static void pass(void) {
           static const int core_counts[] = {1, 3, 8};
-          for (int variant = 0; variant < sp_kernel_variant_count(); variant++) {
-            sp_kernel_variant_set(variant);
-            state = 0x9e3779b9u;
-            for (unsigned i = 0; i < NSHAPES; i++) {
-              const int *v = shapes[i];
-              sp_conv2d_shape s = {v[0], v[1], v[2], 0, 0, v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10]};
-              s.out_h = (s.in_h + 2 * s.pad_top - s.k_h) / s.stride_h + 1;
-              s.out_w = (s.in_w + 2 * s.pad_left - s.k_w) / s.stride_w + 1;
-              int nx = s.in_h * s.in_w * s.in_c, ny = s.out_h * s.out_w * s.out_c;
-              int nw = s.out_c * s.k_h * s.k_w * (s.in_c / s.groups);
-              hash = 2166136261u;
-              /* off 0: x and w word-aligned; 1: x at an odd byte; 2: w at an odd byte. */
-              for (int off = 0; off < 3; off++) {
-                int8_t *x = xb + (off == 1), *w = wb + (off == 2), *y = yb + 1;
-                for (int k = 0; k < 6; k++) {
-                  sp_requant_int8 rq;
-                  requant(&rq, s.out_c, k + (int)i);
-                  fill(x, nx);
-                  fill(w, nw);
-                  int cores = core_counts[k % 3];
-                  for (int c = 0; c < cores; c++) sp_conv2d_fwd_int8(&s, x, w, (k & 1) ? NULL : bb, &rq, y, c, cores);
-                  for (int j = 0; j < ny; j++) mix((uint32_t)(uint8_t)y[j]);
-                }
+          for (unsigned i = 0; i < NSHAPES; i++) {
+            sp_conv2d_shape s = conv_shape(shapes[i]);
+            int nx = s.in_h * s.in_w * s.in_c, ny = s.out_h * s.out_w * s.out_c;
+            int nw = s.out_c * s.k_h * s.k_w * (s.in_c / s.groups);
+            begin();
+            /* off 0: x and w word-aligned; 1: x at an odd byte; 2: w at an odd byte. */
+            for (int off = 0; off < 3; off++) {
+              int8_t *x = xb + (off == 1), *w = wb + (off == 2), *y = yb + 1;
+              for (int k = 0; k < 6; k++) {
+                sp_requant_int8 rq;
+                requant(&rq, s.out_c, k + (int)i);
+                fill(x, nx);
+                fill(w, nw);
+                int cores = core_counts[k % 3];
+                for (int c = 0; c < cores; c++) sp_conv2d_fwd_int8(&s, x, w, (k & 1) ? NULL : bb, &rq, y, c, cores);
+                for (int j = 0; j < ny; j++) mix((uint32_t)(uint8_t)y[j]);
               }
-              emit("conv", hash);
             }
-            for (unsigned i = 0; i < NLINEARS; i++) {
-              int in = linears[i][0], out = linears[i][1];
-              hash = 2166136261u;
-              for (int off = 0; off < 3; off++) {
-                int8_t *x = xb + (off == 1), *w = wb + (off == 2), *y = yb + 1;
-                for (int k = 0; k < 6; k++) {
-                  sp_requant_int8 rq;
-                  requant(&rq, out, k + (int)i);
-                  fill(x, in);
-                  fill(w, in * out);
-                  int cores = core_counts[k % 3];
-                  for (int c = 0; c < cores; c++) sp_linear_fwd_int8(in, out, x, w, (k & 1) ? NULL : bb, &rq, y, c, cores);
-                  for (int j = 0; j < out; j++) mix((uint32_t)(uint8_t)y[j]);
-                }
+            emit("conv", hash);
+          }
+          for (unsigned i = 0; i < NLINEARS; i++) {
+            int in = linears[i][0], out = linears[i][1];
+            begin();
+            for (int off = 0; off < 3; off++) {
+              int8_t *x = xb + (off == 1), *w = wb + (off == 2), *y = yb + 1;
+              for (int k = 0; k < 6; k++) {
+                sp_requant_int8 rq;
+                requant(&rq, out, k + (int)i);
+                fill(x, in);
+                fill(w, in * out);
+                int cores = core_counts[k % 3];
+                for (int c = 0; c < cores; c++) sp_linear_fwd_int8(in, out, x, w, (k & 1) ? NULL : bb, &rq, y, c, cores);
+                for (int j = 0; j < out; j++) mix((uint32_t)(uint8_t)y[j]);
               }
-              emit("linear", hash);
             }
+            emit("linear", hash);
           }
         }
+        static void run(void) { each_variant(pass); }
         """
-        let expected = try F16Rv32Tests.host(body), got = try Self.emulated(body)
-        #expect(expected.split(separator: "\n").count == (9 + 4) * 4)
-        #expect(got == expected)
+        try KernelHarness.expectSameOutput(body, lines: (9 + 4) * 4, on: .xcv)
     }
 }
