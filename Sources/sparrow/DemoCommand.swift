@@ -55,9 +55,10 @@ struct DemoCommand: Command {
         }
         let fp16 = try plan(.fp16, spec: spec, budget: target.l2.bytes)
         let int8 = try plan(.int8, spec: spec, budget: target.l2.bytes)
+        let fp32 = try plan(.fp32, spec: spec, budget: target.l2.bytes)
         let full = try plan(.fp32, spec: .full, budget: nil)
         var plans = Table(["plan", "peak SRAM", "fits \(kilobytes(target.l2.bytes))"])
-        for (name, p) in [("sparse FP16", fp16), ("sparse INT8 + QAS", int8), ("full back-propagation, FP32", full)] {
+        for (name, p) in [("sparse FP16", fp16), ("sparse INT8 + QAS", int8), ("sparse FP32", fp32), ("full back-propagation, FP32", full)] {
             plans.add([name, kilobytes(p.memory.peakSRAM), p.memory.peakSRAM <= target.l2.bytes ? "yes" : "no"])
         }
         print("2. plans for \(target.name):\n" + plans.render())
@@ -65,7 +66,8 @@ struct DemoCommand: Command {
         // 3. Fine-tuning on the digit stream, one sample per step.
         var results = Table(["plan", "test accuracy", "steps", "time"])
         var curve = TrainingCurve(title: "cnn-small on digits, sparse FP16")
-        for (name, p) in [("sparse FP16", fp16), ("sparse INT8 + QAS", int8)] {
+        // The same spec in FP32, and every layer in FP32, for comparison (host figures).
+        for (name, p) in [("sparse FP16", fp16), ("sparse INT8 + QAS", int8), ("sparse FP32", fp32), ("full FP32 (all layers)", full)] {
             var o = options
             o.optimizer = p.training.optimizer
             let trainer = try Trainer(plan: p, model: model, options: o)
