@@ -43,15 +43,7 @@ import Testing
                 for (int k = 0; k < 3; k++) {
                   int cores = core_counts[k];
                   fill(xb + in, nx); fill(wb + in, nw); fill(bb + in, s.out_c); fill(dyb + in, ny);
-                  for (int c = 0; c < cores; c++) sp_conv2d_fwd_f16(&s, x, w, (i & 1) ? b : NULL, y, (sp_f16_acc)mode, c, cores);
-                  mixall(y, ny);
-                  for (int c = 0; c < cores; c++) sp_conv2d_bwd_input_f16(&s, dy, w, dx, (sp_f16_acc)mode, c, cores);
-                  mixall(dx, nx);
-                  for (int acc = 0; acc < 2; acc++) {
-                    fill(dw, nw);
-                    for (int c = 0; c < cores; c++) sp_conv2d_bwd_weight_f16(&s, x, dy, dw, acc, (sp_f16_acc)mode, c, cores);
-                    mixall(dw, nw);
-                  }
+                  conv_pass(&s, x, w, (i & 1) ? b : NULL, y, dy, dx, dw, nx, nw, ny, mode, cores);
                 }
               }
             }

@@ -110,15 +110,7 @@ import Testing
               for (int mode = 0; mode < 2; mode++) {
                 for (int cores = 1; cores <= 7; cores += 3) {
                   fill(x, nx); fill(w, nw); fill(b, s.out_c); fill(dy, ny);
-                  for (int c = 0; c < cores; c++) sp_conv2d_fwd_f16(&s, x, w, (i & 1) ? b : NULL, y, (sp_f16_acc)mode, c, cores);
-                  mixall(y, ny);
-                  for (int c = 0; c < cores; c++) sp_conv2d_bwd_input_f16(&s, dy, w, dx, (sp_f16_acc)mode, c, cores);
-                  mixall(dx, nx);
-                  for (int acc = 0; acc < 2; acc++) {
-                    fill(dw, nw);
-                    for (int c = 0; c < cores; c++) sp_conv2d_bwd_weight_f16(&s, x, dy, dw, acc, (sp_f16_acc)mode, c, cores);
-                    mixall(dw, nw);
-                  }
+                  conv_pass(&s, x, w, (i & 1) ? b : NULL, y, dy, dx, dw, nx, nw, ny, mode, cores);
                 }
               }
             }

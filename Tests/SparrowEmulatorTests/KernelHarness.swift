@@ -145,12 +145,27 @@ enum KernelHarness {
     """
 
     /// The fp16 conv programs' kernels (f16_conv.c, and on rv32 the register
-    /// blocks of f16_conv_rv32.c), with fp16 buffer fills and hashes.
+    /// blocks of f16_conv_rv32.c), with fp16 buffer fills and hashes, and one pass
+    /// of all three conv kernels.
     static let f16Conv = f16Support + "\n" + """
     #include "f16_conv.c"
     #include "f16_conv_rv32.c"
     """ + "\n" + convVariants + "\n" + """
     static void fill(sp_f16 *p, int n) { for (int i = 0; i < n; i++) p[i] = (sp_f16)(rnd() & 0xbfffu); }
     static void mixall(const sp_f16 *p, int n) { for (int i = 0; i < n; i++) mix(p[i]); }
+    /* One training pass of a conv on `cores` cores, each result hashed: forward (b may be
+     * NULL), input gradient, and weight gradient both overwriting and accumulating. */
+    static void conv_pass(const sp_conv2d_shape *s, const sp_f16 *x, const sp_f16 *w, const sp_f16 *b, sp_f16 *y,
+                          const sp_f16 *dy, sp_f16 *dx, sp_f16 *dw, int nx, int nw, int ny, int mode, int cores) {
+      for (int c = 0; c < cores; c++) sp_conv2d_fwd_f16(s, x, w, b, y, (sp_f16_acc)mode, c, cores);
+      mixall(y, ny);
+      for (int c = 0; c < cores; c++) sp_conv2d_bwd_input_f16(s, dy, w, dx, (sp_f16_acc)mode, c, cores);
+      mixall(dx, nx);
+      for (int acc = 0; acc < 2; acc++) {
+        fill(dw, nw);
+        for (int c = 0; c < cores; c++) sp_conv2d_bwd_weight_f16(s, x, dy, dw, acc, (sp_f16_acc)mode, c, cores);
+        mixall(dw, nw);
+      }
+    }
     """
 }
