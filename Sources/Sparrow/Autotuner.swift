@@ -1,24 +1,58 @@
 import Foundation
 
-/// What the autotuner measured and chose.
+/// What ``tuneKernels(_:model:samples:labels:target:cores:compiler:cache:objects:minimumGain:progress:)``
+/// measured and chose.
 public struct TuningResult: Sendable {
-    /// The plan with its `tuning` section.
+    /// The input plan with its `TrainingPlan.tuning` section set: the target's name,
+    /// the core count, and the variant of every step whose best variant is not 0.
     public var plan: TrainingPlan
-    /// Cycles of each plan step (by node) under each variant, one emulated step each.
+    /// Cycles of each plan step (keyed by node) under each variant: `cycles[v]` is
+    /// the profile of one emulated training step with every kernel call in variant `v`.
+    /// Only steps that run kernels appear.
     public var cycles: [[NodeID: Double]]
-    /// Cycles of a training step with variant 0 everywhere, and with the chosen variants (measured).
+    /// Cycles of one training step's plan steps with variant 0 everywhere
+    /// (the sum of `cycles[0]`; the harness is excluded).
     public var baselineCycles: Double
+    /// Cycles of one training step's plan steps with the chosen variants, measured by
+    /// emulating the tuned plan (``PlanProfile/cycles``; the harness is excluded).
     public var tunedCycles: Double
 }
 
-/// The autotuner: runs one training step of `plan` in the emulator once per kernel
-/// variant (`kernelVariantCount`), every call in that variant, takes each plan
-/// step's cycles from the profile, and records for each step the variant that ran
-/// it fastest (ties: the lower variant; variant 0 unless another is more than
-/// `minimumGain` faster) in `plan.tuning`. Every candidate's losses
-/// and trained state must equal variant 0's bit for bit (variants change speed
-/// only); one that differs is a kernel bug and stops the tuning. The tuned plan is
-/// emulated once more to report what it measures.
+/// Chooses the fastest kernel variant of every plan step on a target by emulating them.
+///
+/// Runs one training step of `plan` (its existing tuning ignored) in the emulator once
+/// per kernel variant (`kernelVariantCount` runs, at least one), every kernel call in
+/// that variant, takes each plan step's cycles from the profile, and records for each
+/// step the variant that ran it fastest in the returned plan's `TrainingPlan.tuning`
+/// (ties go to the lower variant; a step leaves variant 0 only when another variant is
+/// more than `minimumGain` faster). Every candidate's losses and trained state must
+/// equal variant 0's bit for bit (variants change speed only); one that differs is a
+/// kernel bug and stops the tuning. The tuned plan is emulated once more to report
+/// what it measures and to check its results too. That is `kernelVariantCount + 1`
+/// emulator runs in all, each building (or taking from `cache`) an rv32 image.
+///
+/// - Parameters:
+///   - plan: The plan to tune; it must fit `target` (see `exportProject(_:model:to:options:)`).
+///   - model: The model the plan was compiled from (architecture and initial weights).
+///   - samples: Input samples, each with the model's input element count; only the
+///     first is used (one step). Must not be empty.
+///   - labels: One label per sample.
+///   - target: The MCU to emulate; its name is recorded in the tuning.
+///   - cores: Cores the kernels split over, at most `target.cores`.
+///   - compiler: The clang that builds the rv32 image (name on `PATH` or a path).
+///   - cache: A folder for built rv32 images (the `cache` of `emulatePlan`); nil
+///     builds every image.
+///   - objects: Compiled kernel objects shared between the builds; nil compiles them each time.
+///   - minimumGain: Fraction of a step's variant-0 cycles another variant must save
+///     to be chosen (0.01: more than 1 %). A variant its kernels ignore still shifts a
+///     step's cycles a little (bank and DMA timing), so 0 would record noise.
+///   - progress: Called with (emulator runs done, `kernelVariantCount + 1`) before each
+///     run and once at the end.
+/// - Returns: The tuned plan and the cycles measured.
+/// - Throws: `ExportError.build` when a variant, or the tuned plan, gives other
+///   losses or state than variant 0 (a kernel bug); otherwise whatever
+///   ``emulatePlan(_:model:samples:labels:steps:target:cores:compiler:learningRate:instructionLimit:checkMemory:cache:objects:profile:kernelVariant:progress:)``
+///   throws (`ExportError`, `LoadError`, `EmulatorFault`).
 public func tuneKernels(_ plan: TrainingPlan, model: Model, samples: [[Float]], labels: [Int32], target: Target, cores: Int,
                         compiler: String, cache: URL? = nil, objects: KernelObjectCache? = nil, minimumGain: Double = 0.01,
                         progress: ((_ done: Int, _ total: Int) -> Void)? = nil) throws -> TuningResult {

@@ -3,11 +3,25 @@
 /// fraction of their input channels (the first pointwise conv of an inverted
 /// residual block where there is one: it contributes most), and the classifier.
 public enum DefaultSpecs {
-    /// The sparse spec `sparrow demo` and the memory tables use.
+    /// The sparse spec that `sparrow demo`, `--spec sparse` and the benchmark tables use.
+    ///
+    /// Weight candidates are the 1×1 ungrouped convs among the last `biasLayers`
+    /// parameterized layers (`parameterizedLayers(_:)`), the classifier excluded; if
+    /// any of them is named `…expand`, only those. The last `weightLayers` candidates
+    /// train their weights on their highest-norm input channels. The classifier
+    /// (the last parameterized layer) trains all its weights and bias.
+    ///
+    /// The spec is not checked here: a bias rule on a layer without a bias fails when
+    /// the spec is resolved (`UpdateSpec.resolve(_:)` throws `SpecError.noBias`).
+    ///
     /// - Parameters:
-    ///   - biasLayers: how many of the last conv/linear layers train their bias.
-    ///   - weightLayers: how many late pointwise convs train weights; the latest gets
-    ///     ratio 1/2, the next 1/4, then 1/8.
+    ///   - model: The model whose layers the spec names.
+    ///   - biasLayers: How many of the last conv/linear layers train their bias; must not be negative.
+    ///   - weightLayers: How many late pointwise convs train weights (fewer if fewer
+    ///     qualify); must not be negative. The latest gets ratio 1/2, the next 1/4,
+    ///     every earlier one 1/8.
+    /// - Returns: Rules in order: bias of the last `biasLayers` layers, each chosen
+    ///   layer's weights at its ratio, all weights of the classifier.
     public static func sparse(for model: Model, biasLayers: Int = 12, weightLayers: Int = 3) -> UpdateSpec {
         let g = model.graph
         let layers = parameterizedLayers(g)

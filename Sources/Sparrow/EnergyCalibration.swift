@@ -1,24 +1,37 @@
 import Foundation
 
-/// The energy model's calibration: a peak-rate matrix-multiply inner loop (a 4 × 4
-/// register block: 8 word loads from L1 and 16 multiply-adds per iteration, on
-/// every core) runs in the emulator for each kind of arithmetic the target has,
-/// and its operations per joule are compared with the chip's published figure
-/// (`Target.efficiency`). `solve` gives the per-instruction energy of the
-/// arithmetic class that makes the kernel land exactly on the figure, everything
-/// else of the model held fixed: how the target files' `fp32`, `fp16_simd` and
-/// `simd` energies were set (docs/target-format.md).
+/// The energy model's calibration against a chip's published efficiency.
+///
+/// A peak-rate matrix-multiply inner loop (a 4 × 4 register block: 8 word loads
+/// from L1 and 16 multiply-add or dot-product instructions per iteration, on every
+/// core) runs in the emulator for each kind of arithmetic the target has, and its
+/// operations per joule are compared with the chip's published figure
+/// (`Target.efficiency`). ``Measurement/solvedPicojoules`` is the per-instruction
+/// energy of the arithmetic class that makes the kernel land exactly on the figure,
+/// everything else of the model held fixed: how the target files' `fp32`,
+/// `fp16_simd` and `simd` energies were set (docs/target-format.md).
 public enum EnergyCalibration {
     /// One kernel's measurement.
     public struct Measurement: Codable, Sendable {
+        /// The kind of arithmetic measured: a `Target.Arithmetic` raw value (`fp32`, `fp16`, `int8`).
         public var arithmetic: String
-        /// Operations (a multiply-add counts 2) per second per watt: measured, published, and their ratio.
+        /// Measured efficiency in operations per second per watt (operations per
+        /// joule; a multiply-add counts 2), with the target's current energy model.
+        ///
+        /// Plain ops/s/W, not giga: divide by 1e9 to compare with ``published``.
         public var opsPerWatt: Double
+        /// The chip's published efficiency for this arithmetic, as the target file gives
+        /// it (`Target.efficiency`, in GOPS/W or GFLOPS/W); nil if none is known.
         public var published: Double?
-        /// The class energy (pJ) that lands the kernel on the published figure.
+        /// The energy per instruction of the arithmetic class, in pJ, that would land the
+        /// kernel exactly on ``published`` with the rest of the energy model unchanged;
+        /// nil without a published figure.
         public var solvedPicojoules: Double?
+        /// Cycles of the whole program (start-up, both barriers and the loop on every core).
         public var cycles: UInt64
+        /// Operations the arithmetic instructions did, on all cores (a multiply-add counts 2).
         public var operations: Double
+        /// Energy of the whole program in µJ, every core and the DMA.
         public var microjoules: Double
     }
 
@@ -148,7 +161,21 @@ public enum EnergyCalibration {
         return (c, start, link)
     }
 
-    /// Runs the kernel of `a` on `t` (built with `compiler`) and returns its measurement.
+    /// Builds the calibration kernel for one kind of arithmetic and measures it in the emulator.
+    ///
+    /// Writes the program to a fresh folder in the temporary directory, which is
+    /// removed afterwards. Does not check that the target supports `a` (``measureAll(on:compiler:)`` does).
+    ///
+    /// - Parameters:
+    ///   - a: The arithmetic kind; the target's cores must execute it (FP32 needs an
+    ///     FPU, FP16 also `xfvec`, INT8 `xcvsimd`).
+    ///   - t: The target: its ISA, memories, core count, clock and energy model.
+    ///   - compiler: A clang that targets `riscv32-unknown-elf` and links with lld.
+    /// - Returns: The measurement, and the solved class energy if the target publishes an efficiency for `a`.
+    /// - Throws: `ExportError.build` when the compiler fails or the kernel exits
+    ///   with a non-zero code; `LoadError` for an image the emulator cannot load;
+    ///   `EmulatorFault` when it faults (e.g. an instruction the target lacks); file errors
+    ///   from writing the sources.
     public static func measure(_ a: Target.Arithmetic, on t: Target, compiler: String) throws -> Measurement {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sparrow-energy-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -183,7 +210,13 @@ public enum EnergyCalibration {
                            solvedPicojoules: solved, cycles: counters.cycles, operations: operations, microjoules: joules * 1e6)
     }
 
-    /// Every kernel the target runs.
+    /// Measures every kind of arithmetic the target's cores execute, in `Target.Arithmetic` order.
+    ///
+    /// - Parameters:
+    ///   - t: The target.
+    ///   - compiler: A clang that targets `riscv32-unknown-elf` and links with lld.
+    /// - Returns: One measurement per supported kind (empty if the target has none).
+    /// - Throws: What ``measure(_:on:compiler:)`` throws, for the first kind that fails.
     public static func measureAll(on t: Target, compiler: String) throws -> [Measurement] {
         try Target.Arithmetic.allCases.filter { supports(t, $0) }.map { try measure($0, on: t, compiler: compiler) }
     }

@@ -3,14 +3,20 @@ import Foundation
 /// A small SVG line chart: one or more series over a shared x axis, one y axis.
 /// Self-contained (no scripts, no external fonts) so it opens in any browser.
 public struct LineChart: Sendable {
+    /// One line of the chart, with its legend entry.
     public struct Series: Sendable {
+        /// The legend text (XML-escaped when drawn).
         public var name: String
-        /// CSS colour.
+        /// CSS colour of the line, its dots and its legend swatch (inserted as is).
         public var color: String
+        /// Data points in axis units, drawn in array order; points with a non-finite
+        /// coordinate are skipped.
         public var points: [(x: Double, y: Double)]
         /// Draw a dot at every point (for sparse series such as per-epoch tests).
+        /// A series with a single drawable point always gets a dot.
         public var dots: Bool
 
+        /// Creates a series; `dots` defaults to a plain line.
         public init(name: String, color: String, points: [(x: Double, y: Double)], dots: Bool = false) {
             self.name = name
             self.color = color
@@ -19,14 +25,21 @@ public struct LineChart: Sendable {
         }
     }
 
+    /// The title above the plot.
     public var title: String
+    /// The x axis's label, below the plot.
     public var xLabel: String
+    /// The y axis's label, left of the plot.
     public var yLabel: String
+    /// The lines, drawn and listed in the legend in order (legend entries 170 px apart).
     public var series: [Series]
-    /// Fixed axis ranges; nil fits the data.
+    /// Fixed x axis range; nil fits the finite points of every series.
     public var xRange: ClosedRange<Double>?
+    /// Fixed y axis range; nil fits the finite points of every series (a flat range
+    /// is widened by 0.5 either side).
     public var yRange: ClosedRange<Double>?
 
+    /// Creates a chart; nil ranges fit the data.
     public init(title: String, xLabel: String, yLabel: String, series: [Series],
                 xRange: ClosedRange<Double>? = nil, yRange: ClosedRange<Double>? = nil) {
         self.title = title
@@ -37,7 +50,16 @@ public struct LineChart: Sendable {
         self.yRange = yRange
     }
 
-    /// The chart as an SVG element of `width × height` pixels placed at (`x`, `y`).
+    /// The chart as an SVG `<g>` group of `width × height` pixels placed at (`x`, `y`).
+    ///
+    /// Not a document on its own: put it inside an `<svg>` element, or use ``document(_:width:height:)``.
+    ///
+    /// - Parameters:
+    ///   - ox: Left edge in pixels of the enclosing SVG.
+    ///   - oy: Top edge in pixels of the enclosing SVG.
+    ///   - width: Width in pixels, margins and legend included.
+    ///   - height: Height in pixels, title and axis labels included.
+    /// - Returns: SVG markup ending in a newline.
     public func svg(x ox: Double = 0, y oy: Double = 0, width: Double = 480, height: Double = 300) -> String {
         let all = series.flatMap(\.points).filter { $0.x.isFinite && $0.y.isFinite }
         let x0 = xRange?.lowerBound ?? (all.map(\.x).min() ?? 0)
@@ -78,7 +100,13 @@ public struct LineChart: Sendable {
         return s + "</g>\n"
     }
 
-    /// A standalone SVG document holding `charts` side by side.
+    /// A standalone SVG document holding `charts` side by side on a white background.
+    ///
+    /// - Parameters:
+    ///   - charts: The charts, left to right.
+    ///   - width: Width in pixels of each chart; the document is `width × charts.count` wide (at least `width`).
+    ///   - height: Height in pixels of the document and of every chart.
+    /// - Returns: An `<svg>` document ending in a newline.
     public static func document(_ charts: [LineChart], width: Double = 480, height: Double = 300) -> String {
         let total = width * Double(max(charts.count, 1))
         var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(f(total))\" height=\"\(f(height))\" viewBox=\"0 0 \(f(total)) \(f(height))\">\n"

@@ -23,7 +23,22 @@ public enum MemoryTimeline {
         }
     }
 
-    /// A standalone SVG document for `plan`.
+    /// A standalone SVG document of `plan`'s SRAM over one training step.
+    ///
+    /// One column per schedule step (node), stacked bottom to top: the persistent
+    /// part of the arena (trainable weights, optimizer state), activations, tensors
+    /// saved for backward (masks, argmax, gathered channels), gradients (every
+    /// backward-phase tensor outside the persistent part), and the kernel scratch at
+    /// every step. The y axis is in KB (1024 bytes). A dashed line marks the end of the
+    /// forward pass; a red line the arena size (`MemoryPlan.peakSRAM`, labelled with
+    /// `MemoryPlan.lowerBound`); a green dashed line the budget, if the plan has one.
+    /// Flash, views and fused tensors are not drawn.
+    ///
+    /// - Parameters:
+    ///   - plan: The compiled plan.
+    ///   - width: Width of the document in pixels.
+    ///   - height: Height of the document in pixels.
+    /// - Returns: An `<svg>` document ending in a newline.
     public static func svg(_ plan: TrainingPlan, width: Double = 900, height: Double = 380) -> String {
         let g = plan.graph, m = plan.memory
         let steps = max(g.count, 1)

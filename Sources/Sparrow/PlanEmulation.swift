@@ -2,33 +2,81 @@ import Foundation
 
 /// What running a plan's exported rv32 image in the emulator produced.
 public struct EmulationResult: Sendable {
+    /// Training steps run (the `steps` argument).
     public var steps: Int
-    /// Loss of each step, as the device computed it.
+    /// Loss of each step, as the device computed it (read from the image's
+    /// `sparrow_rv32_losses` table), `steps` values.
     public var losses: [Float]
-    /// Trainable parameters and optimizer state as stored in the emulated arena, by tensor name.
+    /// Trainable parameters and optimizer state after the run, by tensor name: the raw
+    /// little-endian bytes in the emulated arena, in the plan's storage type
+    /// (`MemoryPlan.dtypes`).
     public var state: [String: [UInt8]]
+    /// Instructions retired by all cores over the whole run.
     public var instructions: UInt64
+    /// Instructions retired by each core.
     public var instructionsPerCore: [UInt64]
-    /// Cycles of the whole run (start-up included) and every counter of the cycle model.
+    /// Cycles of the whole run, start-up included: the cluster's clock (its slowest core).
     public var cycles: UInt64
+    /// Every counter of the cycle model over the whole run, each core brought to the
+    /// cluster's clock (`ClusterCounters.aligned()`).
     public var counters: ClusterCounters
-    /// Cost of one training step op by op, if asked for.
+    /// Cost of one training step op by op, averaged over the steps; nil unless `profile` was asked for.
     public var profile: PlanProfile?
-    /// Host seconds spent emulating (building excluded).
+    /// Host wall-clock seconds spent emulating (export, build and loading excluded).
     public var seconds: Double
+    /// What the program wrote to the console register, decoded as UTF-8.
     public var console: String
-    /// Million simulated instructions per host second.
+    /// Million simulated instructions per host second (0 if ``seconds`` is 0).
     public var mips: Double { seconds > 0 ? Double(instructions) / seconds / 1e6 : 0 }
 }
 
-/// Exports `plan` for `target`, builds its rv32 image with `compiler` (samples linked
-/// in, `steps` training steps cycling through them, `cores` cores), loads it into
-/// a `Machine` and runs it to the end. Faults are thrown as `EmulatorFault`s that
-/// name the plan step and the tensor an address belongs to. `checkMemory` turns
-/// on the shadow map of the arena (`PlanShadow`): slower, every load is checked
-/// against the plan, and the kernels run on the arena itself (no L1 staging). `profile` collects the cost of each plan step from
-/// the step markers (`PlanProfile`). `kernelVariant` runs every call in that
-/// kernel variant instead of the plan's tuning (the autotuner's candidates).
+/// Trains a plan on the emulated target: exports it, builds its rv32 image and runs it to the end.
+///
+/// Exports `plan` for `target` into a fresh folder of the temporary directory
+/// (removed on return), builds its rv32 image with `compiler` (`make rv32`, the
+/// samples linked into flash, `steps` training steps cycling through them, `cores`
+/// cores), loads it into a `Machine` and runs it until the harness exits. Faults
+/// are thrown as `EmulatorFault`s that name the plan step and the tensor an
+/// address belongs to.
+///
+/// - Precondition: `samples` is not empty, `labels` has one label per sample, and
+///   `steps >= 1`.
+/// - Parameters:
+///   - plan: The plan to run; it must fit `target`'s memories.
+///   - model: The model the plan was compiled from (architecture and initial weights).
+///   - samples: Input samples, each with the model's input element count; step `s`
+///     trains on `samples[s % samples.count]`.
+///   - labels: One class label per sample.
+///   - steps: Training steps to run (batch 1).
+///   - target: The MCU to emulate.
+///   - cores: Cores the kernels split over; at most `target.cores`.
+///   - compiler: The clang that builds the rv32 image (name on `PATH` or a path).
+///   - learningRate: The learning rate the exported project starts with.
+///   - instructionLimit: Instructions (all cores together) after which the run stops
+///     with an `EmulatorFault` of kind `instructionLimit`.
+///   - checkMemory: Turns on the shadow map of the arena: slower, every load is
+///     checked against the plan (a violation is an `EmulatorFault` of kind
+///     `planViolation`), and the kernels run on the arena itself (no L1 staging, so
+///     the cycles differ from a normal run).
+///   - cache: A folder for built images, keyed by a digest of the exported project's
+///     files and the make variables: a hit skips the build, a miss writes
+///     `<digest>.elf` there. Nil builds every time.
+///   - objects: Compiled kernel objects shared between builds (restored before
+///     `make`, stored after); nil compiles them each time.
+///   - profile: Collects the cost of each plan step from the step markers into
+///     ``EmulationResult/profile``.
+///   - kernelVariant: Runs every kernel call in this variant instead of the plan's
+///     tuning (the autotuner's candidates); nil follows the plan.
+///   - progress: Called with the number of training steps finished: when the next
+///     step starts, and with `steps` at the end of a clean run.
+/// - Returns: Losses, trained state, counters and (if asked) the profile.
+/// - Throws: `ExportError.unsupported` when `cores` exceeds `target.cores`;
+///   any `ExportError` of `exportProject(_:model:to:options:)` (e.g.
+///   `ExportError.doesNotFit`); `ExportError.build` when `make` fails,
+///   the image lacks the harness's symbols, or the harness exits non-zero (samples of
+///   the wrong size); `LoadError` for an image the emulator cannot load;
+///   `EmulatorFault` for a fault, a deadlock, the instruction limit or a plan
+///   violation; file errors from writing the samples or reading the image.
 public func emulatePlan(_ plan: TrainingPlan, model: Model, samples: [[Float]], labels: [Int32], steps: Int, target: Target,
                         cores: Int = 1, compiler: String, learningRate: Float = 0.01,
                         instructionLimit: UInt64 = 20_000_000_000, checkMemory: Bool = false, cache: URL? = nil,

@@ -7,6 +7,15 @@ extension PlanProfile {
     /// An SVG of one training step: cycles (top) and energy (bottom) of each plan step
     /// in schedule order, coloured by phase, and beside each panel one bar of the
     /// step's total stacked by phase.
+    ///
+    /// The energy panel is in nJ. The harness's cycles and energy are not drawn.
+    ///
+    /// - Parameters:
+    ///   - width: Width of the document in pixels; the bars get `width − 180` (a 70 px
+    ///     left margin, 110 px on the right for the total bars).
+    ///   - panelHeight: Height of each of the two panels in pixels; the document is
+    ///     `2 × panelHeight + 140` pixels high.
+    /// - Returns: A standalone `<svg>` document ending in a newline.
     public func svg(width: Double = 900, panelHeight: Double = 220) -> String {
         let left = 70.0, right = 110.0, top = 40.0, gap = 60.0
         let plotWidth = width - left - right

@@ -14,51 +14,84 @@ import Foundation
 ///    Specs over budget are discarded. Seeded, so the same inputs give the same spec.
 /// 3. **Check.** The best spec is fine-tuned once more with the same short run
 ///    and its measured accuracy reported next to the estimate.
+///
+/// Every fine-tuning run starts from `model`'s weights and trains with the native
+/// `Trainer` on the host (batch 1, one epoch, constant learning rate, no
+/// augmentation); nothing is written to disk.
 public struct SpecSearch {
+    /// The search's budget, training settings and search space.
     public struct Options: Sendable {
+        /// SRAM budget in bytes (KB = 1024 bytes) for the compiled plan's peak
+        /// (`MemoryPlan.peakSRAM`); default 256 KB.
         public var budget: Int = 256 * 1024
+        /// The optimizer of every compiled plan and fine-tuning run.
         public var optimizer: Optimizer = .plainSGD
+        /// The constant learning rate of the fine-tuning runs.
         public var learningRate: Float = 0.01
-        /// Training samples per fine-tuning run (batch 1, one sample per step as on a device).
+        /// Training samples per fine-tuning run (batch 1, one sample per step as on a
+        /// device): the first `steps` samples of the training set, in a seeded shuffled order.
         public var steps: Int = 600
-        /// Validation samples per evaluation.
+        /// Validation samples per evaluation: the first `validation` samples of the validation set.
         public var validation: Int = 500
         /// Conv/linear layers (before the classifier) considered for weight updates, counted from the end.
         public var candidateLayers: Int = 6
+        /// The depths k tried for "biases of the last k layers" (depths beyond the model's
+        /// conv/linear layer count are dropped); a spec may also train no biases.
         public var biasDepths: [Int] = [2, 4, 8, 12, 16]
+        /// The channel ratios tried for each candidate layer's weights.
         public var ratios: [Ratio] = [Ratio(1, 8)!, Ratio(1, 4)!, Ratio(1, 2)!, .one]
+        /// Specs per generation of the evolutionary search.
         public var population = 40
+        /// Generations of the evolutionary search.
         public var generations = 40
+        /// Seed of the evolutionary search and of every fine-tuning run's sample order.
         public var seed: UInt64 = 0
+        /// The defaults above.
         public init() {}
     }
 
     /// One measured fine-tuning run.
     public struct Trial: Codable, Hashable, Sendable {
+        /// What the run trained, e.g. `classifier only`, `bias of last 4`, `conv5 weights 1/2`.
         public var label: String
+        /// Validation accuracy after the run, a fraction in [0, 1].
         public var accuracy: Double
         /// Accuracy minus the classifier-only baseline.
         public var gain: Double
+        /// Peak SRAM in bytes of the plan the run trained with.
         public var peakSRAM: Int
     }
 
+    /// What the search measured and chose.
     public struct Result: Codable, Sendable {
+        /// The classifier-only run (gain 0).
         public var baseline: Trial
+        /// The contribution runs: each bias depth, then each candidate layer at each ratio.
         public var trials: [Trial]
-        /// The chosen spec in the spec-file format.
+        /// The chosen spec in the spec-file format (docs/update-spec.md), ending in a newline.
         public var specJSON: String
+        /// The chosen spec resolved against the model: `layer: update` for every layer that trains.
         public var specSummary: [String]
+        /// The chosen spec's score: the sum of its choices' measured contributions.
         public var estimatedGain: Double
+        /// The check: the chosen spec fine-tuned once more, with its gain over the baseline.
         public var measured: Trial
+        /// Distinct specs compiled by the planner during the evolutionary search.
         public var evaluatedSpecs: Int
+        /// The budget searched under, in bytes.
         public var budget: Int
     }
 
+    /// The model to fine-tune; its weights are the starting point of every run and are not changed.
     public let model: Model
+    /// The fine-tuning data; the first ``Options/steps`` samples are used.
     public let train: Dataset
+    /// The data accuracy is measured on; the first ``Options/validation`` samples are used.
     public let validation: Dataset
+    /// The search's settings.
     public let options: Options
 
+    /// Prepares a search; nothing runs until ``run(progress:)``.
     public init(model: Model, train: Dataset, validation: Dataset, options: Options) {
         self.model = model
         self.train = train
@@ -74,14 +107,29 @@ public struct SpecSearch {
 
     /// No spec, not even the classifier alone, fits the budget.
     public struct NothingFits: Error, CustomStringConvertible {
+        /// Peak SRAM in bytes of the classifier-only plan.
         public var smallest: Int
+        /// The budget in bytes.
         public var budget: Int
+        /// A one-line message with both sizes in KB and the fix (raise `--budget`).
         public var description: String {
             "no update spec fits \(kilobytes(budget)): training only the classifier already needs \(kilobytes(smallest)) of SRAM; raise --budget"
         }
     }
 
-    /// Runs the search; `progress(done, total, label)` reports each fine-tuning run.
+    /// Runs the search: contribution runs, evolutionary search, check.
+    ///
+    /// Takes 2 + (bias depths kept) + (candidate layers × ratios) fine-tuning runs (the
+    /// baseline, the contributions and the check) plus one plan compilation per distinct
+    /// spec the evolution visits. Deterministic for the same inputs and ``Options/seed``.
+    ///
+    /// - Parameter progress: Called before each fine-tuning run with (runs done, runs
+    ///   in all, the run's label), and with (total, total, `done`) at the end.
+    /// - Returns: The trials, the chosen spec and its measured accuracy.
+    /// - Throws: ``NothingFits`` when the classifier-only plan exceeds the budget;
+    ///   `SpecError`, `AutodiffError` or `RuntimeError` when the model cannot be
+    ///   compiled or trained (e.g. a ratio below 1 on a grouped conv, or a dataset that
+    ///   does not match the model).
     public func run(progress: (Int, Int, String) -> Void = { _, _, _ in }) throws -> Result {
         var check = CompileOptions()
         check.spec = .classifierOnly

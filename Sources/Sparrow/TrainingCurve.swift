@@ -2,20 +2,32 @@ import Foundation
 
 /// Loss and accuracy over a training run: an exponential moving average of the
 /// per-batch training figures, and the test figures at the end of each epoch.
-/// Rendered as an SVG by `svg()`.
+/// Rendered as an SVG by ``svg()``.
+///
+/// Feed it the trainer's callbacks: ``record(_:)-(StepProgress)`` from
+/// `trainEpoch`'s `progress`, ``record(_:)-(EpochReport)`` with the epoch's report.
 public struct TrainingCurve: Sendable {
-    /// (epochs done as a fraction, smoothed batch loss, smoothed batch accuracy).
+    /// One point per recorded batch: (epochs done as a fraction, smoothed batch loss,
+    /// smoothed batch accuracy as a fraction in [0, 1]).
     public private(set) var running: [(epoch: Double, loss: Double, accuracy: Double)] = []
+    /// The epoch reports recorded, in order; those with a `test` evaluation give the test points.
     public private(set) var epochs: [EpochReport] = []
+    /// The prefix of both chart titles (`<title>: loss`, `<title>: accuracy`).
     public var title: String
-    /// Weight of the newest batch in the moving average.
+    /// Weight of the newest batch in the moving average (use a value in (0, 1]; not
+    /// checked); the first batch starts the average.
     public var smoothing = 0.05
     private var last = (epoch: -1, done: 0, loss: 0.0, correct: 0.0)
     private var average: (loss: Double, accuracy: Double)?
 
+    /// An empty curve with this chart title.
     public init(title: String) { self.title = title }
 
     /// Records one batch from the trainer's progress (running means since the epoch began).
+    ///
+    /// Recovers the batch's own mean loss and accuracy from the difference with the
+    /// previous report of the same epoch and adds one smoothed point to ``running``;
+    /// a report with no new samples is ignored.
     public mutating func record(_ p: StepProgress) {
         if p.epoch != last.epoch { last = (p.epoch, 0, 0, 0) }
         let n = p.samplesDone - last.done
@@ -31,9 +43,14 @@ public struct TrainingCurve: Sendable {
         running.append((Double(p.epoch) + Double(p.samplesDone) / Double(max(p.samplesTotal, 1)), a.loss, a.accuracy))
     }
 
+    /// Records the end of an epoch: its test loss and accuracy, if it has them, become points at epoch `r.epoch + 1`.
     public mutating func record(_ r: EpochReport) { epochs.append(r) }
 
     /// Two charts side by side: loss and accuracy (%) against epochs.
+    ///
+    /// The x axis runs from 0 to the number of recorded epochs (at least 1).
+    ///
+    /// - Returns: A standalone `<svg>` document (960 × 300 pixels) ending in a newline.
     public func svg() -> String {
         let testLoss = epochs.compactMap { r in r.test.map { (x: Double(r.epoch + 1), y: $0.loss) } }
         let testAcc = epochs.compactMap { r in r.test.map { (x: Double(r.epoch + 1), y: $0.accuracy * 100) } }

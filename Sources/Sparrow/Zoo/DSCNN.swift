@@ -20,6 +20,12 @@ extension ModelZoo {
     /// classes: the reference's 24,908 parameters minus the 2,304 values of its nine
     /// batch-norms (γ, β, moving mean and variance on 9 × 64 channels), which fold
     /// into the biases its convs already have.
+    ///
+    /// - Parameters:
+    ///   - seed: Seed of the random initial weights.
+    ///   - classes: Outputs of the classifier `fc`; must be positive.
+    /// - Returns: The model, named `ds-cnn`.
+    /// - Throws: `GraphError` or `ModelError` for an invalid `classes`.
     public static func dsCNN(seed: UInt64 = 0, classes: Int = 12) throws -> Model {
         var b = ModelBuilder(name: "ds-cnn", seed: seed)
         var x = try b.input(Shape(49, 10, 1))

@@ -41,6 +41,12 @@ extension ModelZoo {
     /// 607,098 parameters (2,428,392 bytes in fp32) and 29,731,904 forward MACs with
     /// 10 classes: 1.5× the parameters and 1.6× the MACs of MobileNetV2-w0.35 at the
     /// same input, so the two compare fairly in memory and cycle tables.
+    ///
+    /// - Parameters:
+    ///   - seed: Seed of the random initial weights.
+    ///   - classes: Outputs of the classifier `fc`; must be positive.
+    /// - Returns: The model, named `mcunet-like`.
+    /// - Throws: `GraphError` or `ModelError` for an invalid `classes`.
     public static func mcunetLike(seed: UInt64 = 0, classes: Int = 10) throws -> Model {
         var b = ModelBuilder(name: "mcunet-like", seed: seed)
         var x = try b.input(Shape(128, 128, 3))

@@ -21,6 +21,16 @@ extension ModelZoo {
     /// folded graph has one bias per channel).
     ///
     /// The model name stays `mobilenetv2-w<width>` whatever `resolution` and `classes` are.
+    ///
+    /// - Parameters:
+    ///   - seed: Seed of the random initial weights.
+    ///   - width: Channel multiplier of the stem and blocks (0.35 gives `mobilenetv2-w0.35`);
+    ///     scaled counts are rounded by `makeDivisible` to multiples of 8, at least 8.
+    ///   - resolution: Height and width of the input image in pixels.
+    ///   - classes: Outputs of the classifier `fc`; must be positive.
+    /// - Returns: The model, named `mobilenetv2-w` followed by `width` as Swift prints it (`0.35`, `1.0`).
+    /// - Throws: `GraphError` or `ModelError` when a layer cannot be built (e.g. a
+    ///   non-positive `classes` or a resolution too small for the strides).
     public static func mobileNetV2(
         seed: UInt64 = 0, width: Double = 0.35, resolution: Int = 128, classes: Int = 10
     ) throws -> Model {

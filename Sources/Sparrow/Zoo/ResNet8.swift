@@ -25,6 +25,12 @@ extension ModelZoo {
     /// 10 classes: the reference's 78,666 parameters minus the 960 values of its
     /// seven batch-norms (γ, β, moving mean and variance on 240 channels), which fold
     /// into the biases its convs already have; and its ≈ 12.5 M MACs.
+    ///
+    /// - Parameters:
+    ///   - seed: Seed of the random initial weights.
+    ///   - classes: Outputs of the classifier `fc`; must be positive.
+    /// - Returns: The model, named `resnet8`.
+    /// - Throws: `GraphError` or `ModelError` for an invalid `classes`.
     public static func resNet8(seed: UInt64 = 0, classes: Int = 10) throws -> Model {
         var b = ModelBuilder(name: "resnet8", seed: seed)
         var x = try b.input(Shape(32, 32, 3))
