@@ -72,7 +72,7 @@ extension UpdateSpec {
     /// Reads a spec file.
     public init(contentsOf url: URL) throws(SpecError) {
         let data: Data
-        do { data = try Data(contentsOf: url) } catch { throw .invalid("\(url.path): cannot read the file") }
+        do { data = try Data(contentsOf: url) } catch { throw .invalid("\(url.path): cannot read the file: \(ModelFile.reason(error))") }
         try self.init(json: data, file: url.path)
     }
 

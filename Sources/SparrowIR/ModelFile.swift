@@ -111,13 +111,17 @@ public enum ModelFile {
         do { try AtomicFile.write(data, to: url) } catch { throw .unwritable(file: url.path, detail: error.detail) }
     }
 
-    /// A short human reason for a Foundation error.
-    static func reason(_ error: any Error) -> String {
+    /// A short human reason for a Foundation error ("no such file", "is a directory").
+    public static func reason(_ error: any Error) -> String {
         if let e = error as? CocoaError {
             switch e.code {
             case .fileReadNoSuchFile, .fileNoSuchFile: return "no such file"
             case .fileReadNoPermission: return "permission denied"
-            default: break
+            default:
+                // The system's own reason, e.g. EISDIR, rather than "The operation could not be completed".
+                if let posix = e.underlying as NSError?, posix.domain == NSPOSIXErrorDomain {
+                    return String(cString: strerror(Int32(posix.code))).lowercased()
+                }
             }
         }
         return error.localizedDescription

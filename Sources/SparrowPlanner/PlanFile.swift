@@ -40,7 +40,7 @@ extension TrainingPlan {
         }
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
-            throw .unreadable(file: path, detail: (error as NSError).localizedDescription)
+            throw .unreadable(file: path, detail: ModelFile.reason(error))
         }
         try self.init(decoding: data, file: path)
     }

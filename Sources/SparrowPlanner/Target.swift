@@ -103,7 +103,7 @@ extension Target {
         let file = url.path
         func fail(_ d: String) -> TargetError { TargetError(file: file, detail: d) }
         let data: Data
-        do { data = try Data(contentsOf: url) } catch { throw fail("cannot read the file") }
+        do { data = try Data(contentsOf: url) } catch { throw fail("cannot read the file: \(ModelFile.reason(error))") }
         let root: JSONValue
         do { root = try JSONParser.parse(data) } catch { throw fail(error.description) }
         guard case .object(let top) = root else { throw fail("must be a JSON object") }

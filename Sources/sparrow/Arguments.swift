@@ -59,6 +59,13 @@ struct Arguments {
         return v
     }
 
+    /// A count such as `--limit N`: an integer of at least 1.
+    func positiveInt(_ name: String) throws(UsageError) -> Int? {
+        guard let v = try int(name) else { return nil }
+        guard v >= 1 else { throw UsageError("--\(name) must be at least 1, got \(v)") }
+        return v
+    }
+
     func float(_ name: String) throws(UsageError) -> Float? {
         guard let s = values[name] else { return nil }
         guard let v = Float(s), v.isFinite else { throw UsageError("--\(name) must be a number, got '\(s)'") }

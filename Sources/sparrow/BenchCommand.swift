@@ -1,15 +1,14 @@
 import Foundation
 import Sparrow
 
-/// `sparrow bench`: host training throughput of the zoo CNN.
+/// `sparrow bench`: the release's figures in one table set (``SummaryBench``), or one deep-dive bench.
 struct BenchCommand: Command {
     static let name = "bench"
-    static let summary = "Measure host FP32 training throughput of the zoo CNN (batch 1 and 32, inference) and tabulate peak SRAM of every zoo model under full, classifier, bias and sparse specs."
-    static let usage = "sparrow bench [--samples N] [--json]"
+    static let summary = "Measure host training throughput of every zoo model and precision, the emulator's speed and the cycles, MAC/cycle and µJ of sparse ResNet-8 and DS-CNN steps on the default target, and peak SRAM of every zoo model under full, sparse and sparse + reordered plans."
+    static let usage = "sparrow bench [--only host,device,memory] [--seconds S] [--json] | --precision | --export | --emulator | --cycles | --energy"
     static let specs: [OptionSpec] = [
-        OptionSpec(name: "samples", valueName: "N", help: "Training samples per measurement.", defaultValue: "2048"),
-        OptionSpec(name: "repeat", valueName: "N", help: "Repetitions; the best is reported.", defaultValue: "3"),
-        OptionSpec(name: "memory-only", valueName: nil, help: "Only the peak-SRAM table of the zoo models (no timing)."),
+        OptionSpec(name: "only", valueName: "LIST", help: "Sections of the summary to measure: host (training throughput), device (emulated steps), memory (peak SRAM).", defaultValue: "host,device,memory"),
+        OptionSpec(name: "seconds", valueName: "S", help: "Host seconds each throughput figure is measured over.", defaultValue: "1"),
         OptionSpec(name: "precision", valueName: nil, help: "Only the precision comparison: the pretrained CNN with a fresh classifier fine-tuned through one sparse spec in fp32, fp16 (both accumulations), int8 + QAS and int8 without QAS (a few minutes)."),
         OptionSpec(name: "epochs", valueName: "N", help: "Fine-tuning epochs of --precision.", defaultValue: "1"),
         OptionSpec(name: "emulator", valueName: nil, help: "Only the emulator's speed: sparse training steps of ResNet-8 and DS-CNN on the default target, 1 and all emulated cores, one host core."),
@@ -18,31 +17,7 @@ struct BenchCommand: Command {
         OptionSpec(name: "energy", valueName: nil, help: "Only the energy model's calibration: a peak-rate matrix-multiply loop per arithmetic kind on every shipped target, its operations per watt beside the chip's published figure, and the class energy that would land on it."),
         OptionSpec(name: "json", valueName: nil, help: "Print the figures as JSON."),
     ]
-    static let details = "Build with -c release for meaningful numbers: swift run -c release sparrow bench"
-
-    struct Report: Codable {
-        var throughput: [Figure]
-        var memory: [MemoryFigure]
-    }
-
-    /// Peak SRAM of one zoo model under one spec, with and without update reordering (FP32, batch 1, plain SGD).
-    struct MemoryFigure: Codable {
-        var model: String
-        var spec: String
-        var peakReordered: Int
-        var peakAtEnd: Int
-        var lowerBoundReordered: Int
-        var flashBytes: Int
-    }
-
-    struct Figure: Codable {
-        var name: String
-        var batch: Int
-        var samplesPerSecond: Double
-        var microsecondsPerSample: Double
-        var macsPerSample: Int
-        var gmacPerSecond: Double
-    }
+    static let details = "Build with -c release for meaningful numbers: swift run -c release sparrow bench. The summary takes about two minutes."
 
     let args: Arguments
     init(_ args: Arguments) throws(UsageError) { self.args = args }
@@ -98,97 +73,20 @@ struct BenchCommand: Command {
             print(PrecisionBench.table(rows))
             return
         }
-        let memory = try memoryTable()
-        let throughput = args.has("memory-only") ? [] : try throughputFigures()
-        if args.has("json") { try printJSON(Report(throughput: throughput, memory: memory)); return }
-        if !throughput.isEmpty {
-            var t = Table(["measurement", "batch", "samples/s", "µs/sample", "MAC/sample", "GMAC/s"])
-            for f in throughput {
-                t.add([f.name, "\(f.batch)", String(format: "%.0f", f.samplesPerSecond), String(format: "%.1f", f.microsecondsPerSample),
-                       grouped(f.macsPerSample), String(format: "%.2f", f.gmacPerSecond)])
+        var bench = SummaryBench()
+        bench.sections = []
+        for name in (args.string("only") ?? "host,device,memory").split(separator: ",") {
+            guard let section = SummaryBench.Section(rawValue: name.trimmingCharacters(in: .whitespaces)) else {
+                throw UsageError("--only: unknown section '\(name)'; known: \(SummaryBench.Section.allCases.map(\.rawValue).joined(separator: ", "))")
             }
-            print(t.render())
-            print("host: \(ProcessInfo.processInfo.activeProcessorCount) cores, 1 kernel core used; best of \(try args.int("repeat") ?? 3) runs of \(try args.int("samples") ?? 2048) samples\n")
+            bench.sections.insert(section)
         }
-        var m = Table(["model", "spec", "peak SRAM, reordered", "peak SRAM, updates at end", "lower bound", "flash"])
-        for f in memory {
-            m.add([f.model, f.spec, kilobytes(f.peakReordered), kilobytes(f.peakAtEnd), kilobytes(f.lowerBoundReordered), kilobytes(f.flashBytes)])
+        if let s = args.string("seconds") {
+            guard let v = Double(s), v > 0, v <= 600 else { throw UsageError("--seconds: expected a number of seconds in (0, 600], got '\(s)'") }
+            bench.secondsPerFigure = v
         }
-        print("peak SRAM per training step (batch 1, plain SGD; FP32 unless int8: int8 activations and weights, FP32 gradients; KB = 1024 bytes):")
-        print(m.render())
-    }
-
-    private func memoryTable() throws -> [MemoryFigure] {
-        var rows: [MemoryFigure] = []
-        for name in ModelZoo.names {
-            guard let model = try ModelZoo.model(named: name, seed: 1) else { continue }
-            let sparse = DefaultSpecs.sparse(for: model)
-            let specs: [(String, UpdateSpec, Precision)] = [
-                ("full", .full, .fp32), ("classifier", .classifierOnly, .fp32), ("bias", .biasOnly, .fp32), ("sparse", sparse, .fp32),
-                ("full, int8", .full, .int8), ("sparse, int8", sparse, .int8),
-            ]
-            for (label, spec, precision) in specs {
-                var c = CompileOptions()
-                c.spec = spec
-                c.precision = precision
-                let reordered = try compilePlan(model, options: c)
-                c.reorderUpdates = false
-                let atEnd = try compilePlan(model, options: c)
-                rows.append(MemoryFigure(model: name, spec: label, peakReordered: reordered.memory.peakSRAM, peakAtEnd: atEnd.memory.peakSRAM,
-                                         lowerBoundReordered: reordered.memory.lowerBound, flashBytes: reordered.memory.flashBytes))
-            }
-        }
-        return rows
-    }
-
-    private func throughputFigures() throws -> [Figure] {
-        let n = try args.int("samples") ?? 2048
-        let repeats = try args.int("repeat") ?? 3
-        guard n >= 32, repeats >= 1 else { throw UsageError("--samples must be at least 32 and --repeat at least 1") }
-        let model = try ModelZoo.smallCNN(seed: 1)
-        let summary = ModelSummary(model)
-        let data = try benchData(model, count: n)
-        var figures: [Figure] = []
-        for batch in [1, 32] {
-            var options = TrainingOptions()
-            options.batchSize = batch
-            options.epochs = 1
-            options.learningRate = 1e-4
-            var best = Double.infinity
-            for _ in 0..<repeats {
-                let trainer = try Trainer(model: model, options: options)
-                let t0 = Date()
-                _ = try trainer.trainEpoch(0, on: data)
-                best = min(best, Date().timeIntervalSince(t0))
-            }
-            figures.append(figure("train \(model.name) fp32", batch: batch, seconds: best, samples: n, macs: summary.trainingMACs))
-        }
-        var options = TrainingOptions()
-        options.batchSize = 1
-        let trainer = try Trainer(model: model, options: options)
-        var best = Double.infinity
-        for _ in 0..<repeats {
-            let t0 = Date()
-            _ = trainer.evaluate(data)
-            best = min(best, Date().timeIntervalSince(t0))
-        }
-        figures.append(figure("infer \(model.name) fp32", batch: 1, seconds: best, samples: n, macs: summary.forwardMACs))
-        return figures
-    }
-
-    private func figure(_ name: String, batch: Int, seconds: Double, samples: Int, macs: Int) -> Figure {
-        let sps = Double(samples) / seconds
-        return Figure(name: name, batch: batch, samplesPerSecond: sps, microsecondsPerSample: 1e6 / sps,
-                      macsPerSample: macs, gmacPerSecond: sps * Double(macs) / 1e9)
-    }
-
-    /// The first `count` shipped training images, or seeded noise if the dataset is absent.
-    private func benchData(_ model: Model, count: Int) throws -> Dataset {
-        if let d = try? Resources.loadIDXDirectory(Resources.fashionMNIST, limitTrain: count, limitTest: 1).train, d.count == count {
-            return d
-        }
-        var rng = SeededGenerator(seed: 1)
-        return try Dataset(name: "noise", sampleShape: [28, 28, 1], samples: (0..<count * 784).map { _ in rng.nextUnitFloat() },
-                           labels: (0..<count).map { Int32($0 % 10) }, classCount: 10, classNames: nil)
+        let report = try bench.run()
+        if args.has("json") { try printJSON(report); return }
+        print(SummaryBench.render(report))
     }
 }

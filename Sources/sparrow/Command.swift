@@ -8,12 +8,15 @@ protocol Command {
     static var usage: String { get }
     static var specs: [OptionSpec] { get }
     static var details: String { get }
+    /// Whether words that are not options (`plan show FILE`) mean something; else they are errors.
+    static var takesPositionalArguments: Bool { get }
     init(_ args: Arguments) throws(UsageError)
     func run() throws
 }
 
 extension Command {
     static var details: String { "" }
+    static var takesPositionalArguments: Bool { false }
     static var help: String { helpText(usage: usage, summary: summary, specs: specs, details: details) }
 }
 

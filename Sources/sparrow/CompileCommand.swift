@@ -25,6 +25,9 @@ struct CompileCommand: Command {
     init(_ args: Arguments) throws(UsageError) { self.args = args }
 
     func run() throws {
+        try Resources.checkDestination(args.string("out"), option: "out")
+        try Resources.checkDestination(args.string("svg"), option: "svg")
+        if (args.isGiven("target") || args.isGiven("data")) && !args.has("tune") { throw UsageError("--target and --data apply to --tune only") }
         let model = try Resources.loadModel(args.string("model") ?? "cnn-small", weights: args.string("weights"), seed: 0)
         let options = try PlanFlags.compileOptions(args, model: model)
         var plan = try compilePlan(model, options: options)

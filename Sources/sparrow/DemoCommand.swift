@@ -26,8 +26,16 @@ struct DemoCommand: Command {
 
     func run() throws {
         let start = Date()
-        let seed = UInt64(try args.int("seed") ?? 1)
+        // The options are checked before the minutes of training.
+        guard let seed = UInt64(args.string("seed") ?? "1") else { throw UsageError("--seed must be a non-negative integer") }
+        let steps = try args.int("emulated-steps") ?? 3
+        guard steps >= 1, steps <= 100 else { throw UsageError("--emulated-steps must be in 1...100") }
         let out = URL(fileURLWithPath: args.string("out") ?? "out/demo")
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: out.path, isDirectory: &isDirectory), !isDirectory.boolValue {
+            throw UsageError("--out \(out.path): is a file, not a folder")
+        }
+        guard let clang = toolchainClang() else { throw UsageError("no clang beside swift on PATH: the emulator runs code compiled by the toolchain's clang") }
         let target = try Resources.target(Target.defaultName)
         let root = Resources.root.path
         let pretrained = try Resources.loadModel(root + "/models/cnn-small.json", weights: root + "/models/cnn-small.safetensors", seed: seed)
@@ -83,9 +91,6 @@ struct DemoCommand: Command {
         print("3. fine-tuned natively, batch 1:\n" + results.render())
 
         // 4. The device: a few steps in the emulator, bit for bit, with their cost.
-        let steps = try args.int("emulated-steps") ?? 3
-        guard steps >= 1, steps <= 100 else { throw UsageError("--emulated-steps must be in 1...100") }
-        guard let clang = toolchainClang() else { throw UsageError("no clang beside swift on PATH: the emulator runs code compiled by the toolchain's clang") }
         let samples = (0..<steps).map { Array(digits.train.sample(at: $0 * 400)) }, labels = (0..<steps).map { digits.train.labels[$0 * 400] }
         note("4. building the FP16 plan for rv32 and emulating \(steps) steps on \(target.cores) cores…")
         let emulated = try emulatePlan(fp16, model: model, samples: samples, labels: labels, steps: steps, target: target, cores: target.cores,

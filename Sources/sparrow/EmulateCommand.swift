@@ -51,11 +51,10 @@ struct EmulateCommand: Command {
 
     func run() throws {
         guard let planFile = args.string("plan") else { throw UsageError("--plan FILE is required (write one with sparrow compile --out)") }
+        try Resources.checkDestination(args.string("svg"), option: "svg")
         let model = try Resources.loadModel(args.string("model") ?? "cnn-small", weights: args.string("weights"), seed: 0)
         let plan = try TrainingPlan(contentsOf: URL(fileURLWithPath: planFile))
-        guard plan.modelName == model.name else {
-            throw UsageError("\(planFile) was compiled for model '\(plan.modelName)', not '\(model.name)'; pass the same --model")
-        }
+        try Resources.checkPlan(plan, file: planFile, matches: model)
         let target = try Resources.target(args.string("target") ?? Target.defaultName)
         let steps = try args.int("steps") ?? 4
         guard steps >= 1, steps <= 100_000 else { throw UsageError("--steps must be in 1...100000") }
@@ -64,10 +63,10 @@ struct EmulateCommand: Command {
         guard cores >= 1, cores <= possible else {
             throw UsageError("--cores \(cores): the plan's kernel scratch allows at most \(possible) of the target's \(target.cores) cores (compile it with --cores \(cores))")
         }
-        guard let clang = toolchainClang() else { throw UsageError("no clang beside swift on PATH: the emulator runs code compiled by the toolchain's clang") }
         let lr = try args.float("lr") ?? 0.01
         let (samples, labels) = try Resources.samples(for: model, count: min(steps, 256),
                                                         data: args.string("data").map { URL(fileURLWithPath: $0) })
+        guard let clang = toolchainClang() else { throw UsageError("no clang beside swift on PATH: the emulator runs code compiled by the toolchain's clang") }
         let profiling = args.has("profile") || args.has("svg")
         note("building \(plan.modelName) (\(plan.memory.precision.rawValue)) for \(target.name), \(cores) core(s)…")
         var bar = ProgressBar(title: "emulating", total: steps)

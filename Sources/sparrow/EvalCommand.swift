@@ -18,14 +18,15 @@ struct EvalCommand: Command {
     init(_ args: Arguments) throws(UsageError) { self.args = args }
 
     func run() throws {
+        let limit = try args.positiveInt("limit")
         let model = try Resources.loadModel(args.string("model") ?? "cnn-small", weights: args.string("weights"), seed: 0)
-        if args.string("weights") == nil { note("warning: no --weights given; evaluating the seeded initialisation") }
         let dataDir = args.string("data").map { URL(fileURLWithPath: $0) } ?? Resources.fashionMNIST
-        let test = try Resources.loadIDXDirectory(dataDir, limitTrain: 1, limitTest: try args.int("limit")).test
+        let test = try Resources.loadIDXDirectory(dataDir, limitTrain: 1, limitTest: limit).test
         var options = TrainingOptions()
         options.batchSize = 1
         let trainer = try Trainer(model: model, options: options)
         try trainer.check(test)
+        if args.string("weights") == nil { note("warning: no --weights given; evaluating the seeded initialisation") }
         let e = trainer.evaluate(test)
         if args.has("json") { try printJSON(e); return }
         print("\(model.name) on \(test.name): \(e.samples) samples, accuracy \(percent(e.accuracy)), mean loss \(format(e.loss))")

@@ -33,25 +33,28 @@ struct ExportCommand: Command {
         guard let out = args.string("out") else { throw UsageError("-o DIR is required: the folder to write the project to") }
         let model = try Resources.loadModel(args.string("model") ?? "cnn-small", weights: args.string("weights"), seed: 0)
         let plan = try TrainingPlan(contentsOf: URL(fileURLWithPath: planFile))
-        guard plan.modelName == model.name else {
-            throw UsageError("\(planFile) was compiled for model '\(plan.modelName)', not '\(model.name)'; pass the same --model")
-        }
+        try Resources.checkPlan(plan, file: planFile, matches: model)
         var options = ExportOptions()
-        options.cores = try args.int("cores") ?? 1
+        options.cores = try args.positiveInt("cores") ?? 1
+        let possible = maxCores(of: plan, upTo: 64)
+        guard options.cores <= possible else {
+            throw UsageError("--cores \(options.cores): the plan's kernel scratch allows at most \(possible) core(s) (compile it with --cores \(options.cores))")
+        }
         options.learningRate = try args.float("lr") ?? 0.01
         options.kernelSources = Resources.root.appendingPathComponent("Sources/CSparrowKernels")
         let targetName = args.string("target") ?? Target.defaultName
         options.target = targetName == "none" ? nil : try Resources.target(targetName)
+        // The samples are read before anything is written, so a bad --data leaves no project behind.
+        var samplesFile: Data?
+        if let n = try args.positiveInt("samples") {
+            let dataDir = args.string("data").map { URL(fileURLWithPath: $0) } ?? Resources.fashionMNIST
+            let data = try Resources.loadIDXDirectory(dataDir, limitTrain: n, limitTest: 1).train
+            samplesFile = HarnessFiles.samples((0..<data.count).map { Array(data.sample(at: $0)) }, labels: Array(data.labels.prefix(data.count)))
+        }
         let dir = URL(fileURLWithPath: out)
         let summary: ExportSummary
         do { summary = try exportProject(plan, model: model, to: dir, options: options) } catch { throw UsageError(error.description) }
-        if let n = try args.int("samples") {
-            guard n >= 1 else { throw UsageError("--samples must be at least 1") }
-            let dataDir = args.string("data").map { URL(fileURLWithPath: $0) } ?? Resources.fashionMNIST
-            let data = try Resources.loadIDXDirectory(dataDir, limitTrain: n, limitTest: 1).train
-            let file = HarnessFiles.samples((0..<data.count).map { Array(data.sample(at: $0)) }, labels: Array(data.labels.prefix(data.count)))
-            try AtomicFile.write(file, to: dir.appendingPathComponent("samples.bin"))
-        }
+        if let samplesFile { try AtomicFile.write(samplesFile, to: dir.appendingPathComponent("samples.bin")) }
         print("exported \(plan.modelName) (\(plan.memory.precision.rawValue)) to \(dir.path): \(summary.files.count) files, "
               + "arena \(grouped(summary.arenaBytes)) B, flash \(grouped(summary.flashBytes)) B, \(summary.calls) kernel calls per step")
         if let t = options.target, !args.has("no-build") {

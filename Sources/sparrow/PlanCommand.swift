@@ -13,16 +13,21 @@ struct PlanCommand: Command {
         OptionSpec(name: "json", valueName: nil, help: "Print the plan report as JSON."),
     ]
 
+    static let takesPositionalArguments = true
+
     let args: Arguments
     init(_ args: Arguments) throws(UsageError) {
-        guard args.positional.first == "show", args.positional.count == 2 else {
-            throw UsageError("usage: \(Self.usage)")
+        guard let sub = args.positional.first else { throw UsageError("missing subcommand: sparrow plan show FILE") }
+        guard sub == "show" else { throw UsageError("unknown plan subcommand '\(sub)'; use: sparrow plan show FILE") }
+        guard args.positional.count == 2 else {
+            throw UsageError(args.positional.count == 1 ? "plan show needs a plan file" : "plan show takes one plan file, got \(args.positional.count - 1)")
         }
         self.args = args
     }
 
     func run() throws {
         let file = args.positional[1]
+        try Resources.checkDestination(args.string("svg"), option: "svg")
         let plan = try TrainingPlan(contentsOf: URL(fileURLWithPath: file))
         guard let report = try report(plan, args) else { return }
         if args.has("steps") {

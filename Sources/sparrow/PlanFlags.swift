@@ -25,7 +25,10 @@ enum PlanFlags {
         guard FileManager.default.fileExists(atPath: text) else {
             throw UsageError("--spec '\(text)' is not a shorthand (full, classifier, bias, last:N, bias-last:N, tte:NB:IDX@R,…) nor an existing file")
         }
-        return try UpdateSpec(contentsOf: URL(fileURLWithPath: text))
+        let spec = try UpdateSpec(contentsOf: URL(fileURLWithPath: text))
+        // A layer the model lacks is named together with the file that names it.
+        do { _ = try spec.resolve(model) } catch { throw UsageError("\(text): \(error)") }
+        return spec
     }
 
     static func optimizer(_ a: Arguments) throws(UsageError) -> Optimizer {
@@ -43,7 +46,7 @@ enum PlanFlags {
         if text == "NONE" { return nil }
         let units: [(String, Int)] = [("KB", 1024), ("K", 1024), ("MB", 1 << 20), ("M", 1 << 20), ("B", 1)]
         for (suffix, scale) in units where text.hasSuffix(suffix) {
-            if let n = Double(text.dropLast(suffix.count)), n > 0, n < 1e9 { return Int(n * Double(scale)) }
+            if let n = Double(text.dropLast(suffix.count)), n * Double(scale) >= 1, n < 1e9 { return Int(n * Double(scale)) }
         }
         if let n = Int(text), n > 0 { return n }
         throw UsageError("--budget must look like 256KB, 1MB or a byte count, got '\(a.string("budget") ?? "")'")

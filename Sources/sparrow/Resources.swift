@@ -52,7 +52,7 @@ enum Resources {
             // Through the model-file reader, so the weights get the same checks as a JSON model's.
             let url = URL(fileURLWithPath: weights)
             let data: Data
-            do { data = try Data(contentsOf: url) } catch { throw UsageError("\(weights): cannot read the file") }
+            do { data = try Data(contentsOf: url) } catch { throw ModelFileError.unreadable(file: weights, detail: ModelFile.reason(error)) }
             return try ModelFile.decode(architecture: try ModelFile.architectureJSON(m), weights: data, seed: seed,
                                         architectureFile: "zoo model \(spec)", weightsFile: weights)
         }
@@ -64,6 +64,11 @@ enum Resources {
 
     /// The train and test parts of an IDX dataset directory (`train-images-idx3-ubyte[.gz]` …).
     static func loadIDXDirectory(_ dir: URL, limitTrain: Int?, limitTest: Int?) throws -> (train: Dataset, test: Dataset) {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: dir.path, isDirectory: &isDirectory) else {
+            throw UsageError("\(dir.path): no such dataset directory")
+        }
+        guard isDirectory.boolValue else { throw UsageError("\(dir.path): not a directory; a dataset is a folder of IDX files (MNIST layout)") }
         func file(_ stem: String) throws -> String {
             for candidate in [stem + ".gz", stem] {
                 let p = dir.appendingPathComponent(candidate).path
@@ -79,5 +84,42 @@ enum Resources {
         if let n = limitTrain, n < train.count { train = train.subset(0..<n) }
         if let n = limitTest, n < test.count { test = test.subset(0..<n) }
         return (train, test)
+    }
+
+    /// Checks that a plan (read from `file`) was compiled for `model`: the same name,
+    /// and every weight the plan reads exists in the model with the plan's shape.
+    static func checkPlan(_ plan: TrainingPlan, file: String, matches model: Model) throws(UsageError) {
+        guard plan.modelName == model.name else {
+            throw UsageError("\(file) was compiled for model '\(plan.modelName)', not '\(model.name)'; pass the same --model")
+        }
+        if plan.memory.precision == .int8, plan.quantization == nil {
+            throw UsageError("\(file) is an int8 plan compiled without calibration data (memory figures only); recompile it with --calibrate DIR to run it")
+        }
+        let g = plan.graph
+        // A slice (the trained channels of a partial update) is cut from its source weight, checked itself.
+        for id in g.ids(where: { $0 == .parameter || $0 == .constant }) where plan.training.slices[g[id].name] == nil {
+            let planned = g[id].type.shape
+            guard let found = model.weights[g[id].name]?.shape else {
+                throw UsageError("\(file) does not match this model '\(model.name)': the plan reads tensor '\(g[id].name)', which the model lacks; recompile the plan from it")
+            }
+            guard found == planned else {
+                throw UsageError("\(file) does not match this model '\(model.name)': tensor '\(g[id].name)' is \(planned) in the plan, \(found) in the model; recompile the plan from it")
+            }
+        }
+    }
+
+    /// Checks before any work that `path` (the value of `--option`) can be written:
+    /// its folder exists and it is not itself a folder.
+    static func checkDestination(_ path: String?, option: String) throws(UsageError) {
+        guard let path else { return }
+        let url = URL(fileURLWithPath: path)
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw UsageError("--\(option) \(path): is a directory; give a file name")
+        }
+        let folder = url.deletingLastPathComponent().path
+        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw UsageError("--\(option) \(path): the folder \(folder) does not exist")
+        }
     }
 }

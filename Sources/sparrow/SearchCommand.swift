@@ -24,18 +24,21 @@ struct SearchCommand: Command {
     init(_ args: Arguments) throws(UsageError) { self.args = args }
 
     func run() throws {
+        try Resources.checkDestination(args.string("out"), option: "out")
+        var o = SpecSearch.Options()
+        o.budget = try PlanFlags.budget(args) ?? Int.max
+        o.optimizer = try PlanFlags.optimizer(args)
+        o.learningRate = try args.float("lr") ?? o.learningRate
+        guard o.learningRate > 0 else { throw UsageError("--lr must be positive, got \(o.learningRate)") }
+        o.steps = try args.positiveInt("steps") ?? o.steps
+        guard let seed = UInt64(args.string("seed") ?? "0") else { throw UsageError("--seed must be a non-negative integer") }
+        o.seed = seed
         let name = args.string("model") ?? "cnn-small"
         let weights = args.string("weights") ?? (name == "cnn-small" ? Resources.root.appendingPathComponent("models/cnn-small.safetensors").path : nil)
         let model = try Resources.loadModel(name, weights: weights, seed: 0)
         let dir = args.string("data").map { URL(fileURLWithPath: $0) } ?? Resources.fashionMNIST
         let data = try Resources.loadIDXDirectory(dir, limitTrain: nil, limitTest: 1).train
-        var o = SpecSearch.Options()
-        o.budget = try PlanFlags.budget(args) ?? Int.max
-        o.optimizer = try PlanFlags.optimizer(args)
-        o.learningRate = try args.float("lr") ?? o.learningRate
-        o.steps = try args.int("steps") ?? o.steps
-        guard let seed = UInt64(args.string("seed") ?? "0") else { throw UsageError("--seed must be a non-negative integer") }
-        o.seed = seed
+        try Trainer(model: model, options: TrainingOptions()).check(data)
         let parts = try data.split(validationFraction: 0.2, seed: seed)
         let search = SpecSearch(model: model, train: parts.train, validation: parts.validation, options: o)
         var bar = ProgressBar(title: "search", total: 1)

@@ -11,10 +11,11 @@ struct Table {
         let all = [header] + rows
         let widths = header.indices.map { c in all.map { c < $0.count ? $0[c].count : 0 }.max() ?? 0 }
         func line(_ r: [String]) -> String {
-            r.enumerated().map { c, cell in
+            let text = r.enumerated().map { c, cell in
                 let pad = String(repeating: " ", count: widths[c] - cell.count)
                 return isNumeric(cell) ? pad + cell : cell + pad
             }.joined(separator: "  ")
+            return String(text.reversed().drop { $0 == " " }.reversed())
         }
         let rule = widths.map { String(repeating: "─", count: $0) }.joined(separator: "  ")
         return ([line(header), rule] + rows.map(line)).joined(separator: "\n")

@@ -30,35 +30,46 @@ struct TrainCommand: Command {
     }
 
     func run() throws {
+        // Everything the run reads or writes is checked before the first epoch.
+        try Resources.checkDestination(args.string("svg"), option: "svg")
+        if let out = args.string("out") { try Self.checkOutputFolder(out) }
+        let trainLimit = try args.positiveInt("train-limit"), testLimit = try args.positiveInt("test-limit")
         let model = try Resources.loadModel(args.string("model") ?? "cnn-small", weights: args.string("weights"), seed: options.seed)
         var options = options
         var plan: TrainingPlan?
+        var target: Target?
         if let file = args.string("plan") {
             let p = try TrainingPlan(contentsOf: URL(fileURLWithPath: file))
-            guard p.modelName == model.name else {
-                throw UsageError("\(file) was compiled for model '\(p.modelName)', not '\(model.name)'; pass the same --model")
-            }
+            try Resources.checkPlan(p, file: file, matches: model)
+            if args.string("target") != "none" { target = try Resources.target(args.string("target") ?? Target.defaultName) }
             // A device plan keeps no gradients across steps: one sample per update, as on the device.
             if !p.gradientAccumulation { options.batchSize = 1 }
             options.optimizer = p.training.optimizer
             plan = p
         }
         let dataDir = args.string("data").map { URL(fileURLWithPath: $0) } ?? Resources.fashionMNIST
-        let data = try Resources.loadIDXDirectory(dataDir, limitTrain: try args.int("train-limit"), limitTest: try args.int("test-limit"))
+        let data = try Resources.loadIDXDirectory(dataDir, limitTrain: trainLimit, limitTest: testLimit)
         let out = args.string("out").map { URL(fileURLWithPath: $0) }
         let resume = args.string("resume").map { URL(fileURLWithPath: $0) }
         let svg = args.string("svg").map { URL(fileURLWithPath: $0) } ?? out?.appendingPathComponent("training.svg")
         let history = try train(model, data: data, options: options, plan: plan, out: out, resume: resume, svg: svg, quiet: args.has("json"))
-        if let plan, args.string("target") != "none" {
-            try priceOnDevice(plan, model: model, sample: data.train, steps: history.count * data.train.count)
+        if let plan, let target {
+            try priceOnDevice(plan, model: model, on: target, steps: history.count * data.train.count)
         }
         if args.has("json") { try printJSON(history) }
     }
 
+    /// `--out DIR` must be a folder or a path that does not exist yet.
+    private static func checkOutputFolder(_ path: String) throws(UsageError) {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue {
+            throw UsageError("--out \(path): is a file, not a folder")
+        }
+    }
+
     /// What the run would cost on the target: each step's cycles and energy from the
     /// plan's cached profile (measured in the emulator the first time), times the steps.
-    private func priceOnDevice(_ plan: TrainingPlan, model: Model, sample data: Dataset, steps: Int) throws {
-        let target = try Resources.target(args.string("target") ?? Target.defaultName)
+    private func priceOnDevice(_ plan: TrainingPlan, model: Model, on target: Target, steps: Int) throws {
         guard !plan.gradientAccumulation, plan.memory.peakSRAM <= target.l2.bytes else {
             note("device estimate: the plan does not fit target '\(target.name)' (\(kilobytes(plan.memory.peakSRAM)) of SRAM, \(kilobytes(target.l2.bytes)) of L2); skipped")
             return
@@ -85,6 +96,8 @@ struct TrainCommand: Command {
 func train(_ model: Model, data: (train: Dataset, test: Dataset), options: TrainingOptions, plan: TrainingPlan? = nil, out: URL?,
            resume: URL? = nil, svg: URL? = nil, quiet: Bool) throws -> [EpochReport] {
     let trainer = try plan.map { try Trainer(plan: $0, model: model, options: options) } ?? Trainer(model: model, options: options)
+    try trainer.check(data.train)
+    try trainer.check(data.test)
     let firstEpoch = try resume.map { try trainer.loadCheckpoint(from: $0) } ?? 0
     if let resume { note("resumed from \(resume.path) after epoch \(firstEpoch), optimizer step \(trainer.step)") }
     note("model \(model.name): \(grouped(model.parameterCount)) parameters, arena \(bytes(trainer.arenaBytes)); "

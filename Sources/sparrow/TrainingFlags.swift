@@ -26,9 +26,10 @@ enum TrainingFlags {
         guard let seed = UInt64(a.string("seed") ?? "0") else { throw UsageError("--seed must be a non-negative integer") }
         o.seed = seed
         let wd = try a.float("weight-decay") ?? 0
+        let momentum = try a.float("momentum") ?? 0.9
         switch a.string("optimizer") ?? "adam" {
         case "sgd": o.optimizer = .sgd(weightDecay: wd)
-        case "momentum": o.optimizer = .momentum(momentum: try a.float("momentum") ?? 0.9, weightDecay: wd)
+        case "momentum": o.optimizer = .momentum(momentum: momentum, weightDecay: wd)
         case "adam": o.optimizer = .adam(beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: wd)
         case let other: throw UsageError("--optimizer must be sgd, momentum or adam, got '\(other)'")
         }
