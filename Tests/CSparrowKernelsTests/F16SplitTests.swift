@@ -22,27 +22,20 @@ private let f16SplitConvCases: [ConvCase] = [
              padTop: 1, padLeft: 1, padBottom: 1, padRight: 1),
     ConvCase(name: "tiny 2x3, more cores than rows, 4 -> 3", inH: 2, inW: 3, inC: 4, outC: 3, kH: 3, kW: 3,
              strideH: 2, strideW: 2, padTop: 1, padLeft: 1, padBottom: 1, padRight: 1),
+    ConvCase(name: "pointwise 1x1 4x5x64 -> 40 (DS-CNN-like)", inH: 4, inW: 5, inC: 64, outC: 40, kH: 1, kW: 1),
+    ConvCase(name: "3x3 stride 2 pad 1, 7x6x18 -> 9", inH: 7, inW: 6, inC: 18, outC: 9, kH: 3, kW: 3,
+             strideH: 2, strideW: 2, padTop: 1, padLeft: 1, padBottom: 1, padRight: 1),
+    ConvCase(name: "wide pointwise 2x2x300 -> 3 (rows wider than a channel table)", inH: 2, inW: 2, inC: 300, outC: 3,
+             kH: 1, kW: 1),
 ]
 
 private let f16SplitLinearCases = [LinearCase(inFeatures: 1, outFeatures: 1), LinearCase(inFeatures: 37, outFeatures: 9),
-                                   LinearCase(inFeatures: 13, outFeatures: 29), LinearCase(inFeatures: 64, outFeatures: 3)]
+                                   LinearCase(inFeatures: 13, outFeatures: 29), LinearCase(inFeatures: 64, outFeatures: 3),
+                                   LinearCase(inFeatures: 300, outFeatures: 4)]
 
 /// A NaN the kernels never produce (theirs is 0x7E00), put where the frozen
 /// weight holds a selected channel: reading it would show in the output.
 private let frozenGarbage: UInt16 = 0x7D5A
-
-/// The selections each case runs: a random third, one random channel, the
-/// first and last channels, every channel, and none.
-private func f16Selections(_ c: Int, _ rng: inout SplitMix64) -> [[Int32]] {
-    func pick(_ k: Int) -> [Int32] {
-        var all = Array(0..<c)
-        for i in stride(from: c - 1, to: 0, by: -1) { all.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
-        return all.prefix(k).sorted().map(Int32.init)
-    }
-    var out = [pick(max(1, c / 3)), pick(1), Array(0..<Int32(c)), []]
-    if c > 1 { out.append([0, Int32(c - 1)]) }
-    return out
-}
 
 /// (slice, frozen copy with garbage in the selected channels) of a weight
 /// whose last dimension has `c` channels.
@@ -57,11 +50,13 @@ private func f16Split(_ w: [UInt16], c: Int, sel: [Int32]) -> (slice: [UInt16], 
     return (slice, frozen)
 }
 
-/// Calls `body(sel, w_sel)`, with NULL for both when nothing is selected (the header allows it).
-private func withSelection<R>(_ sel: [Int32], _ slice: [UInt16],
-                              _ body: (UnsafePointer<Int32>?, UnsafePointer<UInt16>?) -> R) -> R {
-    if sel.isEmpty { return body(nil, nil) }
-    return sel.withUnsafeBufferPointer { s in slice.withUnsafeBufferPointer { body(s.baseAddress, $0.baseAddress) } }
+/// Expects `run(cores)` to give `want` for every core count from 1 to 8.
+private func expectSplitBits(_ want: [UInt16], _ what: String, sourceLocation: SourceLocation = #_sourceLocation,
+                             _ run: (Int) -> [UInt16]) {
+    for cores in splitCoreCounts {
+        let got = run(cores)
+        #expect(got == want, "\(what), \(cores) cores", sourceLocation: sourceLocation)
+    }
 }
 
 /// Runs `kernel(out, core, cores)` over `cores` cores into an output poisoned with CF16.poison.
@@ -72,7 +67,8 @@ private func runF16(count: Int, cores: Int, _ kernel: (UnsafeMutablePointer<UInt
 }
 
 /// The fp16 split-weight kernels give exactly the plain fp16 kernels' bits on
-/// the merged weight (both accumulation modes, every core count), and the fp16
+/// the merged weight (both accumulation modes, every core count from 1 to 8,
+/// every selection of `splitSelections`, with and without bias), and the fp16
 /// gather copies the selected channels.
 @Suite("fp16 split weights and gather")
 struct F16SplitTests {
@@ -81,31 +77,31 @@ struct F16SplitTests {
         let d = F16ConvData(c, "f16 split conv")
         var rng = SplitMix64(seed: stableSeed("f16 split sel" + c.name), "f16 split selections \(c.name)")
         var s = c.shape
-        for sel in f16Selections(c.inC, &rng) {
+        for (name, sel) in splitSelections(c.inC, &rng) {
             let (slice, frozen) = f16Split(d.w, c: c.inC, sel: sel)
             let k = Int32(sel.count)
             for mode in F16KernelRef.modes {
-                let m = "\(c) \(F16KernelRef.name(mode)) sel \(sel)"
+                let m = "\(c) \(F16KernelRef.name(mode)) sel \(name) \(sel)"
                 let yRef = CF16.forward(c, mode, x: d.x, w: d.w, b: d.b)
                 let yRefNoBias = CF16.forward(c, mode, x: d.x, w: d.w, b: nil)
                 let dxRef = CF16.inputGradient(c, mode, dy: d.dy, w: d.w)
                 #expect(!(yRef + yRefNoBias + dxRef).contains { F16Ref.isNaN($0) }, "\(m): NaN in the plain result")
-                expectF16Bits(yRef, "\(m) forward") { cores in
-                    withSelection(sel, slice) { sp, wsp in
+                expectSplitBits(yRef, "\(m) forward") { cores in
+                    withSplitSelection(sel, slice) { sp, wsp in
                         runF16(count: c.yCount, cores: cores) { y, core, n in
                             sp_conv2d_fwd_split_f16(&s, d.x, frozen, wsp, sp, k, d.b, y, mode, core, n)
                         }
                     }
                 }
-                expectF16Bits(yRefNoBias, "\(m) forward, no bias") { cores in
-                    withSelection(sel, slice) { sp, wsp in
+                expectSplitBits(yRefNoBias, "\(m) forward, no bias") { cores in
+                    withSplitSelection(sel, slice) { sp, wsp in
                         runF16(count: c.yCount, cores: cores) { y, core, n in
                             sp_conv2d_fwd_split_f16(&s, d.x, frozen, wsp, sp, k, nil, y, mode, core, n)
                         }
                     }
                 }
-                expectF16Bits(dxRef, "\(m) input grad") { cores in
-                    withSelection(sel, slice) { sp, wsp in
+                expectSplitBits(dxRef, "\(m) input grad") { cores in
+                    withSplitSelection(sel, slice) { sp, wsp in
                         runF16(count: c.xCount, cores: cores) { dx, core, n in
                             sp_conv2d_bwd_input_split_f16(&s, d.dy, frozen, wsp, sp, k, dx, mode, core, n)
                         }
@@ -121,31 +117,31 @@ struct F16SplitTests {
         let x = rng.f16Values(l.inFeatures), w = rng.f16Values(l.inFeatures * l.outFeatures)
         let b = rng.f16Values(l.outFeatures), dy = rng.f16Values(l.outFeatures)
         let (i, o) = (Int32(l.inFeatures), Int32(l.outFeatures))
-        for sel in f16Selections(l.inFeatures, &rng) {
+        for (name, sel) in splitSelections(l.inFeatures, &rng) {
             let (slice, frozen) = f16Split(w, c: l.inFeatures, sel: sel)
             let k = Int32(sel.count)
             for mode in F16KernelRef.modes {
-                let m = "\(l) \(F16KernelRef.name(mode)) sel \(sel)"
+                let m = "\(l) \(F16KernelRef.name(mode)) sel \(name) \(sel)"
                 let yRef = CF16.linearForward(l, mode, x: x, w: w, b: b)
                 let yRefNoBias = CF16.linearForward(l, mode, x: x, w: w, b: nil)
                 let dxRef = CF16.linearInputGradient(l, mode, dy: dy, w: w)
                 #expect(!(yRef + yRefNoBias + dxRef).contains { F16Ref.isNaN($0) }, "\(m): NaN in the plain result")
-                expectF16Bits(yRef, "\(m) forward") { cores in
-                    withSelection(sel, slice) { sp, wsp in
+                expectSplitBits(yRef, "\(m) forward") { cores in
+                    withSplitSelection(sel, slice) { sp, wsp in
                         runF16(count: l.outFeatures, cores: cores) { y, core, n in
                             sp_linear_fwd_split_f16(i, o, x, frozen, wsp, sp, k, b, y, mode, core, n)
                         }
                     }
                 }
-                expectF16Bits(yRefNoBias, "\(m) forward, no bias") { cores in
-                    withSelection(sel, slice) { sp, wsp in
+                expectSplitBits(yRefNoBias, "\(m) forward, no bias") { cores in
+                    withSplitSelection(sel, slice) { sp, wsp in
                         runF16(count: l.outFeatures, cores: cores) { y, core, n in
                             sp_linear_fwd_split_f16(i, o, x, frozen, wsp, sp, k, nil, y, mode, core, n)
                         }
                     }
                 }
-                expectF16Bits(dxRef, "\(m) input grad") { cores in
-                    withSelection(sel, slice) { sp, wsp in
+                expectSplitBits(dxRef, "\(m) input grad") { cores in
+                    withSplitSelection(sel, slice) { sp, wsp in
                         runF16(count: l.inFeatures, cores: cores) { dx, core, n in
                             sp_linear_bwd_input_split_f16(i, o, dy, frozen, wsp, sp, k, dx, mode, core, n)
                         }
@@ -161,7 +157,7 @@ struct F16SplitTests {
         let (p, c) = shape
         var rng = SplitMix64(seed: stableSeed("f16 gather \(p)x\(c)"), "f16 gather \(p)x\(c)")
         let x = (0..<(p * c)).map { _ in rng.f16Bits() }
-        for sel in f16Selections(c, &rng) where !sel.isEmpty {
+        for (_, sel) in splitSelections(c, &rng) where !sel.isEmpty {
             let want = (0..<p).flatMap { row in sel.map { x[row * c + Int($0)] } }
             expectF16Bits(want, "gather \(p)x\(c) sel \(sel)") { cores in
                 runF16(count: p * sel.count, cores: cores) { out, core, n in

@@ -4,7 +4,9 @@ import Testing
 // Int8 split-weight kernels (int8_split.c), channel gather (int8_gather.c),
 // residual add (int8_add.c), average pool (int8_avgpool.c) and the fp32-logit
 // classifier (int8_linear_f32.c): bit-identity with the plain kernels on the
-// merged weight, wider-integer / Swift references, splits over 1, 2, 3, 8 cores.
+// merged weight, wider-integer / Swift references, splits over 1, 2, 3, 8 cores
+// (the split weights: every core count from 1 to 8 and every selection of
+// `splitSelections`).
 
 /// Random selection of `k` of `c` channels, ascending.
 private func channelSelection(_ c: Int, _ k: Int, _ rng: inout SplitMix64) -> [Int32] {
@@ -56,6 +58,10 @@ struct Int8ExtraTests {
                  strideW: 2, padTop: 0, padLeft: 1, padBottom: 1, padRight: 0, groups: 20),
         ConvCase(name: "dw 3x3x1 k3 p1 (groups 1)", inH: 3, inW: 3, inC: 1, outC: 1, kH: 3, kW: 3,
                  padTop: 1, padLeft: 1, padBottom: 1, padRight: 1),
+        ConvCase(name: "5x5x64->64 1x1 (DS-CNN pointwise: windows buffered)", inH: 5, inW: 5, inC: 64, outC: 64, kH: 1, kW: 1),
+        ConvCase(name: "9x8x20->10 k3 s2 p1 (windows too large to buffer)", inH: 9, inW: 8, inC: 20, outC: 10, kH: 3, kW: 3,
+                 strideH: 2, strideW: 2, padTop: 1, padLeft: 1, padBottom: 1, padRight: 1),
+        ConvCase(name: "2x3x300->5 1x1 (wide)", inH: 2, inW: 3, inC: 300, outC: 5, kH: 1, kW: 1),
     ]
 
     // MARK: split weights
@@ -74,7 +80,7 @@ struct Int8ExtraTests {
         sp_conv2d_bwd_input_int8w_f32(&s, dy, w, ws, &wantDX, 0, 1)
         #expect(!wantDX.contains { $0.isNaN })
         var garbageVisible = 0  // selections whose garbage changes the plain forward
-        for (round, sel) in selections(c.inC, &rng).enumerated() {
+        for (round, (name, sel)) in splitSelections(c.inC, &rng).enumerated() {
             if round == 1 { layer.bias = nil }
             if round == 2 { layer.actMin = layer.outZero }  // fused ReLU
             let want = CInt8.conv(c, x: x, w: w, layer: layer)
@@ -87,7 +93,7 @@ struct Int8ExtraTests {
                 #expect(bits(wrongDX) != bits(wantDX), "\(c.name) sel \(sel): garbage invisible to dx")
                 if CInt8.conv(c, x: x, w: frozen, layer: layer) != want { garbageVisible += 1 }
             }
-            for cores in coreCounts {
+            for cores in splitCoreCounts {
                 var y = [Int8](repeating: 0x5A, count: c.yCount)
                 var dx = [Float](repeating: .nan, count: c.xCount)
                 layer.withC { rq, b in
@@ -96,8 +102,8 @@ struct Int8ExtraTests {
                         sp_conv2d_bwd_input_split_int8w_f32(&s, dy, frozen, slice, sel, k, ws, &dx, core, m)
                     }
                 }
-                #expect(y == want, "\(c.name) sel \(sel) round \(round): forward, \(cores) cores")
-                #expect(bits(dx) == bits(wantDX), "\(c.name) sel \(sel): input gradient, \(cores) cores")
+                #expect(y == want, "\(c.name) sel \(name) \(sel) round \(round): forward, \(cores) cores")
+                #expect(bits(dx) == bits(wantDX), "\(c.name) sel \(name) \(sel): input gradient, \(cores) cores")
             }
             if sel.isEmpty {
                 // k = 0 is the plain kernel; sel and w_sel may be NULL.
@@ -118,7 +124,7 @@ struct Int8ExtraTests {
     @Test("int8 split linear = plain kernels on the merged weight")
     func splitLinearMatchesMergedWeight() {
         var rng = SplitMix64(seed: 0x1A8_1001, "int8 split linear")
-        for inF in [1, 2, 7, 37, 70] {
+        for inF in [1, 2, 7, 37, 70, 300] {
             for outF in [1, 3, 17] {
                 let x = randomInt8s(inF, &rng), w = randomInt8s(inF * outF, &rng, symmetric: true)
                 var layer = Int8Layer.random(channels: outF, accMagnitude: Int8ConvTests.accMagnitude(terms: inF), rng: &rng)
@@ -126,7 +132,7 @@ struct Int8ExtraTests {
                 let dy = rng.floats(outF)
                 var wantDX = [Float](repeating: .nan, count: inF)
                 sp_linear_bwd_input_int8w_f32(Int32(inF), Int32(outF), dy, w, ws, &wantDX, 0, 1)
-                for (round, sel) in selections(inF, &rng).enumerated() {
+                for (round, (name, sel)) in splitSelections(inF, &rng).enumerated() {
                     if round == 1 { layer.bias = nil }
                     let want = CInt8.linear(inFeatures: inF, outFeatures: outF, x: x, w: w, layer: layer)
                     let (slice, frozen) = splitInt8(w, channels: inF, sel: sel)
@@ -134,9 +140,9 @@ struct Int8ExtraTests {
                     if !sel.isEmpty {
                         var wrongDX = [Float](repeating: .nan, count: inF)
                         sp_linear_bwd_input_int8w_f32(Int32(inF), Int32(outF), dy, frozen, ws, &wrongDX, 0, 1)
-                        #expect(bits(wrongDX) != bits(wantDX), "linear \(inF)->\(outF) sel \(sel): garbage invisible")
+                        #expect(bits(wrongDX) != bits(wantDX), "linear \(inF)->\(outF) sel \(name): garbage invisible")
                     }
-                    for cores in coreCounts {
+                    for cores in splitCoreCounts {
                         var y = [Int8](repeating: 0x5A, count: outF)
                         var dx = [Float](repeating: .nan, count: inF)
                         layer.withC { rq, b in
@@ -146,8 +152,8 @@ struct Int8ExtraTests {
                                                                     &dx, core, m)
                             }
                         }
-                        #expect(y == want, "linear \(inF)->\(outF) sel \(sel): forward, \(cores) cores")
-                        #expect(bits(dx) == bits(wantDX), "linear \(inF)->\(outF) sel \(sel): input gradient, \(cores) cores")
+                        #expect(y == want, "linear \(inF)->\(outF) sel \(name) \(sel): forward, \(cores) cores")
+                        #expect(bits(dx) == bits(wantDX), "linear \(inF)->\(outF) sel \(name) \(sel): input gradient, \(cores) cores")
                     }
                 }
             }

@@ -136,7 +136,8 @@ void sp_linear_bwd_weight_f16(int in_features, int out_features, const sp_f16 *x
  * The fp16 versions of sp_gather_channels_f32 and the FP32 split-weight
  * kernels (sparrow_kernels.h). A partially trained weight lives in two
  * tensors: the full weight w (frozen; its values for the selected input
- * channels are never read, so they may hold anything, NaN included) and
+ * channels never reach a result — some paths read them and overwrite what
+ * they gave — so they may hold anything, NaN included) and
  * w_sel, which holds the selected input channels sel[0..k) (ascending, each in
  * [0, C)) in the same layout with k instead of C input channels:
  * [out_c][k_h][k_w][k] for a conv, [k_h][k_w][k] for a depthwise conv,

@@ -248,7 +248,8 @@ void sp_gather_channels_int8(int positions, int channels, const int8_t *x, const
 /* ----------------------------------------------------------- split weights
  * The int8 form of the FP32 split weights (sparrow_kernels.h "split
  * weights"): w is the full int8 weight (frozen, in flash) whose values for the
- * selected input channels are never read; w_sel holds the selected input
+ * selected input channels never reach a result (some paths read them and
+ * discard what they gave); w_sel holds the selected input
  * channels sel[0..k) (strictly ascending, each in [0, in_c)) in the same layout
  * with k instead of in_c channels ([out_c][k_h][k_w][k] for a conv, [k_h][k_w][k]
  * depthwise, [out][k] for a linear). Each kernel gives, bit for bit and for
