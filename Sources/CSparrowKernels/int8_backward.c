@@ -79,6 +79,14 @@ void sp_conv2d_bwd_input_int8w_f32(const sp_conv2d_shape *s, const float *dy, co
                                    const float *w_scale, float *dx, int core_id, int num_cores) {
   if (s == NULL || dy == NULL || w == NULL || w_scale == NULL || dx == NULL || s->groups <= 0)
     return;
+  /* An ordinary conv is the split kernel with nothing selected: its blocked
+   * loops (int8_split.c) sum every element in the order below, several pixels
+   * and channels at a time. (One channel in and out with groups 1 is also
+   * depthwise, which the split kernel hands back here.) */
+  if (s->groups == 1 && !sp_conv_is_depthwise(s)) {
+    sp_conv2d_bwd_input_split_int8w_f32(s, dy, w, NULL, NULL, 0, w_scale, dx, core_id, num_cores);
+    return;
+  }
   int depthwise = sp_conv_is_depthwise(s);
   int icg = s->in_c / s->groups, ocg = s->out_c / s->groups;
   size_t taps = (size_t)s->k_h * s->k_w * icg;
