@@ -7,7 +7,8 @@
  * w_real = (float)w * s_w[oc] (both conversions exact). The sums then run in
  * the FP32 kernels' documented orders, from +0, with the FP32 kernels' splits,
  * so the results equal the FP32 kernels on the dequantized tensors bit for bit.
- * Direct loops (no packing): these layers are the few a sparse update trains.
+ * Direct loops (no packing), except the ordinary conv's input gradient, which
+ * runs the blocked loops of int8_split.c with nothing selected.
  */
 #include "sp_internal.h"
 #include "sparrow_kernels_int8.h"
