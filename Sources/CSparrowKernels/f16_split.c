@@ -81,25 +81,10 @@ SP_BLOCK sp_f16_accum f16s_start(int mode, sp_f16 init) { return sp_acc_start(mo
 #define F16S_WIDE(v) sp_h2f(v) /* exact; each operand of a block is widened once */
 typedef float f16s_wide;
 
-/* sp_h_fma(a, b, c) with a and b given widened (sp_h2f): the same operations
- * on the same values (see sp_f16.h), so the same bits. */
-static inline sp_f16 f16s_fma(float a, float b, sp_f16 c) {
-  float p = a * b; /* exact */
-  float z = sp_h2f(c);
-  float s = p + z;
-  float bv = s - p;
-  float av = s - bv;
-  float e = (p - av) + (z - bv);
-  uint32_t u = sp_f2u(s);
-  if ((u & 0x7f800000u) != 0x7f800000u && e != 0.0f && (u & 1u) == 0)
-    u = ((sp_f2u(e) ^ u) & 0x80000000u) != 0 ? u - 1u : u + 1u;
-  return sp_f2h(sp_u2f(u));
-}
-
 /* sp_acc_mac(mode, a, x, y) with x and y given widened. */
 SP_BLOCK void f16s_mac(int mode, sp_f16_accum *a, float x, float y) {
   if (mode == SP_F16_ACC_F16)
-    a->h = f16s_fma(x, y, a->h);
+    a->h = sp_h_fma_wide(x, y, a->h);
   else
     a->f = sp_f32_mac(a->f, x, y);
 }

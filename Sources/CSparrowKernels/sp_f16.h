@@ -188,9 +188,10 @@ static inline sp_f16 sp_h_mul(sp_f16 a, sp_f16 b) { return sp_f2h(sp_h2f(a) * sp
 static inline sp_f16 sp_h_div(sp_f16 a, sp_f16 b) { return sp_f2h(sp_h2f(a) / sp_h2f(b)); }
 static inline sp_f16 sp_h_sqrt(sp_f16 a) { return sp_f2h(sp_sqrtf(sp_h2f(a))); }
 
-/* a * b + c, one rounding (see the top of this file). */
-static inline sp_f16 sp_h_fma(sp_f16 a, sp_f16 b, sp_f16 c) {
-  float p = sp_h2f(a) * sp_h2f(b); /* exact */
+/* a * b + c, one rounding (see the top of this file), with a and b given
+ * widened (sp_h2f): kernels that widen each operand once call this. */
+static inline sp_f16 sp_h_fma_wide(float a, float b, sp_f16 c) {
+  float p = a * b; /* exact */
   float z = sp_h2f(c);
   float s = p + z;
   /* TwoSum (Knuth): e = (p + z) - s exactly, whichever operand is larger. */
@@ -205,6 +206,9 @@ static inline sp_f16 sp_h_fma(sp_f16 a, sp_f16 b, sp_f16 c) {
     u = ((sp_f2u(e) ^ u) & 0x80000000u) != 0 ? u - 1u : u + 1u;
   return sp_f2h(sp_u2f(u));
 }
+
+/* a * b + c, one rounding. */
+static inline sp_f16 sp_h_fma(sp_f16 a, sp_f16 b, sp_f16 c) { return sp_h_fma_wide(sp_h2f(a), sp_h2f(b), c); }
 
 /* acc + x * y for fp16 values x, y (widened): the product is exact, one add rounds. */
 static inline float sp_f32_mac(float acc, float x, float y) { return acc + x * y; }
