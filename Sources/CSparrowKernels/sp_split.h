@@ -128,4 +128,37 @@ static inline int sp_split_win_run(const sp_conv2d_shape *s, int p, int hi, int 
   return n == 3 ? 2 : n; /* blocks hold 1, 2 or 4 pixels */
 }
 
+/* The lanes of the next input-gradient channel block for np pixels with
+ * `left` channels to go: 16 lanes on SIMD hosts; on a scalar FP register
+ * file at most 8 accumulators (4 x 2, 2 x 4, 1 x 8), since the compiler
+ * computes a block's products before its sums and 16 of each would spill. */
+static inline int sp_split_dx_lanes(int np, int left) {
+  int cap = SP_SIMD ? SP_VB : 8 / np;
+  return sp_min(cap, left >= 16 ? 16 : left >= 8 ? 8 : left >= 4 ? 4 : SP_SIMD ? left : left >= 2 ? 2 : 1);
+}
+
+/* Calls DX(P, N) with np pixels and nb lanes (sp_split_dx_lanes) as literals,
+ * so each block shape is its own instantiation. */
+#define SP_SPLIT_DX_DISPATCH(np, nb, DX)                                          \
+  switch ((np) * 32 + (nb)) {                                                     \
+    case 4 * 32 + 16: if (SP_SIMD) DX(4, 16); break;                              \
+    case 4 * 32 + 8: if (SP_SIMD) DX(4, 8); break;                                \
+    case 4 * 32 + 4: if (SP_SIMD) DX(4, 4); break;                                \
+    case 2 * 32 + 16: if (SP_SIMD) DX(2, 16); break;                              \
+    case 2 * 32 + 8: if (SP_SIMD) DX(2, 8); break;                                \
+    case 1 * 32 + 16: if (SP_SIMD) DX(1, 16); break;                              \
+    case 4 * 32 + 2: DX(4, 2); break;                                             \
+    case 4 * 32 + 1: DX(4, 1); break;                                             \
+    case 2 * 32 + 4: DX(2, 4); break;                                             \
+    case 2 * 32 + 2: DX(2, 2); break;                                             \
+    case 2 * 32 + 1: DX(2, 1); break;                                             \
+    case 1 * 32 + 8: DX(1, 8); break;                                             \
+    case 1 * 32 + 4: DX(1, 4); break;                                             \
+    case 1 * 32 + 2: DX(1, 2); break;                                             \
+    case 1 * 32 + 1: DX(1, 1); break;                                             \
+    default: /* SIMD hosts: a tail of 3, 5, 6 or 7 lanes */                       \
+      if ((np) == 4) DX(4, nb); else if ((np) == 2) DX(2, nb); else DX(1, nb);    \
+      break;                                                                      \
+  }
+
 #endif /* SP_SPLIT_H */

@@ -323,8 +323,7 @@ SP_BLOCK void s32_dx_block(const sp_conv2d_shape *s, const float *dy, const floa
 
 /* The channels [0, n) of the core's input pixels from the weight (wv, st, cs)
  * into dx[pixel][map[ch]]: runs of pixels that apply the same taps (up to
- * maxpx, a literal) times channel blocks: 16 lanes on SIMD hosts, else at
- * most 16 accumulators (4 x 4, 2 x 8, 1 x 16). */
+ * maxpx, a literal) times channel blocks (sp_split_dx_lanes). */
 SP_BLOCK void s32_dx_channels(const sp_conv2d_shape *s, const float *dy, const float *wv, size_t st,
                               int cs, const int32_t *map, int n, float *dx, int core_id,
                               int num_cores, int maxpx) {
@@ -333,34 +332,10 @@ SP_BLOCK void s32_dx_channels(const sp_conv2d_shape *s, const float *dy, const f
   for (int p = lo, np; p < hi; p += np) {
     sp_split_win win[4] = {{0, 0, 0, 0, 0, 0}}; /* (all set before use; quiets gcc) */
     np = sp_split_win_run(s, p, hi, maxpx, win);
-    /* Blocks of 16 lanes on SIMD hosts; on a scalar FP register file at most 8
-     * accumulators (4 x 2, 2 x 4, 1 x 8): the compiler computes a block's
-     * products before its sums, and 16 of each would spill. */
-    int cap = SP_SIMD ? SP_VB : 8 / np;
     for (int ch0 = 0, nb; ch0 < n; ch0 += nb) {
-      int left = n - ch0;
-      nb = sp_min(cap, left >= 16 ? 16 : left >= 8 ? 8 : left >= 4 ? 4 : SP_SIMD ? left : left >= 2 ? 2 : 1);
+      nb = sp_split_dx_lanes(np, n - ch0);
 #define S32_DX(P, N) s32_dx_block(s, dy, wv, st, cs, map, dx, p, win, ch0, N, P)
-      switch (np * 32 + nb) {
-        case 4 * 32 + 16: if (SP_SIMD) S32_DX(4, 16); break;
-        case 4 * 32 + 8: if (SP_SIMD) S32_DX(4, 8); break;
-        case 4 * 32 + 4: if (SP_SIMD) S32_DX(4, 4); break;
-        case 2 * 32 + 16: if (SP_SIMD) S32_DX(2, 16); break;
-        case 2 * 32 + 8: if (SP_SIMD) S32_DX(2, 8); break;
-        case 1 * 32 + 16: if (SP_SIMD) S32_DX(1, 16); break;
-        case 4 * 32 + 2: S32_DX(4, 2); break;
-        case 4 * 32 + 1: S32_DX(4, 1); break;
-        case 2 * 32 + 4: S32_DX(2, 4); break;
-        case 2 * 32 + 2: S32_DX(2, 2); break;
-        case 2 * 32 + 1: S32_DX(2, 1); break;
-        case 1 * 32 + 8: S32_DX(1, 8); break;
-        case 1 * 32 + 4: S32_DX(1, 4); break;
-        case 1 * 32 + 2: S32_DX(1, 2); break;
-        case 1 * 32 + 1: S32_DX(1, 1); break;
-        default: /* SIMD hosts: a tail of 3, 5, 6 or 7 lanes */
-          if (np == 4) S32_DX(4, nb); else if (np == 2) S32_DX(2, nb); else S32_DX(1, nb);
-          break;
-      }
+      SP_SPLIT_DX_DISPATCH(np, nb, S32_DX);
 #undef S32_DX
     }
   }
