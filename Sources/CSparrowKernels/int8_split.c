@@ -134,6 +134,19 @@ SP_BLOCK void i8s_fix(const int8_t *const *xq, const int8_t *w, size_t wstride, 
   }
 }
 
+/* The block's sums, requantized as the plain kernel, into pixels p .. p+np-1,
+ * output channels oc0 .. oc0+nb-1 of y. */
+SP_BLOCK void i8s_store_block(const sp_conv2d_shape *s, uint32_t acc[I8S_NP][I8S_NB],
+                              const sp_requant_int8 *rq, int8_t *y, int p, int oc0, int np, int nb) {
+  I8S_UNROLL
+  for (int o = 0; o < nb; o++)
+    I8S_UNROLL
+    for (int q = 0; q < np; q++)
+      y[(size_t)(p + q) * s->out_c + oc0 + o] =
+          sp_requantize_clamped((int32_t)acc[q][o], rq->mult[oc0 + o], rq->shift[oc0 + o],
+                                rq->out_zero_point, rq->act_min, rq->act_max);
+}
+
 /* Pixels p .. p+np-1 (the same taps t; pixel q's first tap at x0[q]),
  * output channels oc0 .. oc0+nb-1 of an ordinary conv: b + each in-bounds
  * tap row's dot product with w (a row of taps is contiguous in x and w) and
@@ -167,13 +180,7 @@ SP_BLOCK void i8s_conv_block(const sp_conv2d_shape *s, const int8_t *x, const in
               zx, acc, np, nb);
     }
   }
-  I8S_UNROLL
-  for (int o = 0; o < nb; o++)
-    I8S_UNROLL
-    for (int q = 0; q < np; q++)
-      y[(size_t)(p + q) * s->out_c + oc0 + o] =
-          sp_requantize_clamped((int32_t)acc[q][o], rq->mult[oc0 + o], rq->shift[oc0 + o],
-                                rq->out_zero_point, rq->act_min, rq->act_max);
+  i8s_store_block(s, acc, rq, y, p, oc0, np, nb);
 }
 
 /* Bytes of one pixel's buffered window (i8s_fill): the stack holds I8S_NP. */
@@ -224,13 +231,7 @@ SP_BLOCK void i8s_conv_block_buf(const sp_conv2d_shape *s, const int8_t *w, cons
     for (int q = 0; q < np; q++) xq[q] += (size_t)nkw * c;
     i8s_dot(xq, w_sel + (size_t)oc0 * ss + tap * k, ss, nkw * k, zx, words, acc, np, nb);
   }
-  I8S_UNROLL
-  for (int o = 0; o < nb; o++)
-    I8S_UNROLL
-    for (int q = 0; q < np; q++)
-      y[(size_t)(p + q) * s->out_c + oc0 + o] =
-          sp_requantize_clamped((int32_t)acc[q][o], rq->mult[oc0 + o], rq->shift[oc0 + o],
-                                rq->out_zero_point, rq->act_min, rq->act_max);
+  i8s_store_block(s, acc, rq, y, p, oc0, np, nb);
 }
 
 /* Ordinary conv (groups == 1), the core's output pixels [lo, hi): pixel runs
